@@ -1,0 +1,2 @@
+const root = document.querySelector<HTMLDivElement>('#app')!;
+root.textContent = 'Vaporform';

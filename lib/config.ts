@@ -1,0 +1,123 @@
+/**
+ * Configuration: read from the environment once, validated, then passed in. Nothing else reads
+ * `process.env`. Every variable and its default is listed in README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  dataDir: string;
+  databaseUrl: string;
+  dbPoolMax: number;
+  redisUrl: string | undefined;
+  temporal: { address: string; namespace: string; taskQueue: string };
+  docker: { socketPath: string | undefined; host: string | undefined };
+  auth: {
+    jwtSecret: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    bcryptCost: number;
+    loginFailuresPerAccount: number;
+    loginAttemptsPerAddress: number;
+    loginWindowSeconds: number;
+  };
+  http: { bodyLimitBytes: number; corsOrigins: string[]; trustProxy: boolean };
+  ideDistDir: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** A secret from the environment, or one generated once and kept under the data directory (one machine). */
+function secret(env: Env, name: string, dataDir: string, fileName: string): string {
+  const fromEnv = env[name];
+  if (fromEnv) {
+    if (fromEnv.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+    return fromEnv;
+  }
+  const file = path.join(dataDir, 'secrets', fileName);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const value = randomBytes(48).toString('base64url');
+  // 'wx' so that two processes starting at once cannot each write a different secret.
+  try {
+    writeFileSync(file, value, { mode: 0o600, flag: 'wx' });
+    return value;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(repoRoot, env.DATA_DIR ?? '.data');
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new ConfigError('DATABASE_URL is not set: start Vaporform with `npm start`, or set DATABASE_URL');
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 4000, 0, 65535),
+    logLevel: env.LOG_LEVEL || 'info',
+    dataDir,
+    databaseUrl,
+    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
+    redisUrl: env.REDIS_URL || undefined,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.TEMPORAL_TASK_QUEUE || 'vaporform',
+    },
+    docker: { socketPath: env.DOCKER_SOCKET || undefined, host: env.DOCKER_HOST || undefined },
+    auth: {
+      jwtSecret: secret(env, 'JWT_SECRET', dataDir, 'jwt-secret'),
+      accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 10),
+      refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60),
+      bcryptCost: int(env, 'BCRYPT_COST', 12, 4, 15),
+      loginFailuresPerAccount: int(env, 'LOGIN_FAILURES_PER_ACCOUNT', 5, 1),
+      loginAttemptsPerAddress: int(env, 'LOGIN_ATTEMPTS_PER_ADDRESS', 30, 1),
+      loginWindowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 15 * 60, 1),
+    },
+    http: {
+      bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+      corsOrigins: (env.CORS_ORIGINS ?? 'http://127.0.0.1:5173,http://localhost:5173')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+      trustProxy: bool(env, 'TRUST_PROXY', false),
+    },
+    ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
+  };
+}

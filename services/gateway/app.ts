@@ -1,0 +1,165 @@
+/**
+ * The composition root: builds the services from the infrastructure they need and mounts their routes on
+ * one Fastify app. `main.ts` runs it; tests build it the same way against their own components.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../../lib/config.js';
+import type { Db } from '../../lib/db.js';
+import type { EventBus } from '../../lib/event-bus.js';
+import { errorSchema } from '../../lib/http.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { AuthService, authRoutes } from '../auth/index.js';
+import { pingDocker, type Docker } from '../containers/index.js';
+import { ProjectsService, projectsRoutes } from '../projects/index.js';
+import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
+import type { TemporalClient } from '../../workflows/client.js';
+import { registerErrorHandling, routeNotFound } from './errors.js';
+import { registerHealth } from './health.js';
+import { registerMetrics } from './metrics.js';
+import { genRequestId, loggerOptions } from './logging.js';
+
+export interface Infrastructure {
+  config: Config;
+  db: Db;
+  bus: EventBus;
+  docker: Docker;
+  temporal: TemporalClient;
+  limiter: RateLimiter;
+}
+
+export interface Services {
+  auth: AuthService;
+  projects: ProjectsService;
+  realtime: RealtimeService;
+}
+
+export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
+  const { config, db, bus, limiter } = infra;
+  // Auth and projects need each other's answers; the late binding keeps their modules independent.
+  let projects: ProjectsService | undefined;
+  const auth = new AuthService({
+    db,
+    config: config.auth,
+    limiter,
+    visibleProjects: (userId, ids) => projects!.visibleProjectIds(userId, ids),
+    onBackgroundError: onError,
+  });
+  projects = new ProjectsService({ db, bus, users: auth });
+  const realtime = new RealtimeService({
+    bus,
+    canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
+    onError,
+  });
+  return { auth, projects, realtime };
+}
+
+export const API_PREFIX = '/api/v1';
+
+export async function buildApp(
+  infra: Infrastructure,
+  services: Services,
+  options: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<FastifyInstance> {
+  const { config } = infra;
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config.logLevel),
+    genReqId: genRequestId,
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    // Unknown fields are refused, not silently dropped: a typo in a field name must not pass unnoticed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+  app.setNotFoundHandler(ideFallback(config.ideDistDir));
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Monaco sets inline styles and runs its language services in workers.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        workerSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        frameSrc: ["'self'"],
+        frameAncestors: ["'self'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cors, {
+    origin: config.http.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+  });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  app.addSchema(errorSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Vaporform API',
+        version: '1',
+        description: 'Projects, sandboxes and agents of Vaporform. Errors are { "error": { code, message, details? } }.',
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An access token, or an API key (vf_...)' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  registerMetrics(app);
+  registerHealth(app, {
+    postgres: async () => void (await infra.db.query('SELECT 1')),
+    temporal: () => infra.temporal.check(),
+    docker: () => pingDocker(infra.docker),
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const authenticate = (token: string) => services.auth.authenticate(token);
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { auth: services.auth });
+      await api.register(projectsRoutes, { projects: services.projects, authenticate });
+      await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
+    },
+    { prefix: API_PREFIX },
+  );
+
+  if (existsSync(path.join(config.ideDistDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: config.ideDistDir, wildcard: false, index: ['index.html'] });
+  }
+  return app;
+}
+
+/** Unknown API paths get a JSON 404; any other page path gets the IDE, which routes on the client. */
+function ideFallback(ideDistDir: string) {
+  const hasIde = () => existsSync(path.join(ideDistDir, 'index.html'));
+  return (request: Parameters<typeof routeNotFound>[0], reply: Parameters<typeof routeNotFound>[1]) => {
+    const isPage =
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      !request.url.startsWith(API_PREFIX) &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (isPage && hasIde()) return reply.sendFile('index.html');
+    return routeNotFound(request, reply);
+  };
+}

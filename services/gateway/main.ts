@@ -1,0 +1,55 @@
+/** Entry point of the API process: migrate, build the app, listen, and stop cleanly on SIGINT/SIGTERM. */
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../lib/config.js';
+import { createPool } from '../../lib/db.js';
+import { createEventBus } from '../../lib/event-bus.js';
+import { migrate } from '../../lib/migrate.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
+import { createDockerClient } from '../containers/index.js';
+import { TemporalClient } from '../../workflows/client.js';
+import { buildApp, createServices } from './app.js';
+import { migrationSources } from './migrations.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = createPool(config.databaseUrl, config.dbPoolMax);
+  const applied = await migrate(db, migrationSources);
+
+  let reportError: (err: unknown) => void = (err) => console.error(err);
+  const bus = await createEventBus(config.redisUrl, (err) => reportError(err));
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  redis?.on('error', (err) => reportError(err));
+  const limiter: RateLimiter = redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter();
+  const infra = {
+    config,
+    db,
+    bus,
+    limiter,
+    docker: createDockerClient(config.docker),
+    temporal: new TemporalClient(config.temporal),
+  };
+  const services = createServices(infra, (err) => reportError(err));
+  const app = await buildApp(infra, services);
+  reportError = (err) => app.log.error({ err }, 'background failure');
+  if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'stopping');
+    await app.close();
+    await Promise.allSettled([bus.close(), db.end(), infra.temporal.close()]);
+    redis?.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  await app.listen({ host: config.host, port: config.port });
+}
+
+main().catch((err: unknown) => {
+  console.error('api failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

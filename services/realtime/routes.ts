@@ -1,0 +1,36 @@
+/** The one WebSocket endpoint, /api/v1/ws. Browsers pass the access token as `?token=`. */
+import type { FastifyInstance } from 'fastify';
+// Adds the `websocket` route option and the socket handler signature.
+import type {} from '@fastify/websocket';
+import { AppError } from '../../lib/errors.js';
+import { bearerToken, type Authenticate } from '../../lib/http.js';
+import type { RealtimeService } from './service.js';
+
+export async function realtimeRoutes(
+  app: FastifyInstance,
+  opts: { realtime: RealtimeService; authenticate: Authenticate },
+): Promise<void> {
+  app.get<{ Querystring: { token?: string } }>(
+    '/ws',
+    {
+      websocket: true,
+      schema: {
+        tags: ['realtime'],
+        summary: 'WebSocket: subscribe to projects and receive their events live',
+        querystring: {
+          type: 'object',
+          properties: { token: { type: 'string', description: 'Access token or API key (browsers cannot set headers)' } },
+        },
+      },
+      // Authenticated before the upgrade: a bad token gets a plain 401, never an open socket.
+      preValidation: async (request) => {
+        const token = bearerToken(request) ?? request.query.token;
+        if (!token) throw new AppError('UNAUTHENTICATED', 'Pass an access token as ?token= or a bearer header');
+        request.principal = await opts.authenticate(token);
+      },
+    },
+    (socket, request) => {
+      opts.realtime.attach(socket, request.principal!);
+    },
+  );
+}
