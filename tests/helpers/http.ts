@@ -1,5 +1,6 @@
 /** A small HTTP client for tests: JSON in, JSON out, status and headers kept. */
 
+// Response bodies are checked field by field by the assertions; typing each one would only repeat them.
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;

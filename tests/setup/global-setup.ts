@@ -3,7 +3,7 @@
  * PostgreSQL (with a migrated template database each test file clones), the Temporal dev server and Redis.
  * The Docker engine is the machine's (`npm test` makes sure it runs).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -24,8 +24,10 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-test-'));
+  // PostgreSQL runs as the postgres user when we are root: it must be able to enter the directory.
+  await chmod(dir, 0o755);
   const [pgPort, temporalPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const [postgres, temporal, redis] = await Promise.all([
+  const results = await Promise.allSettled([
     startPostgres({
       bin: process.env.VF_POSTGRES_BIN ?? ensurePostgres(),
       dataDir: path.join(dir, 'postgres'),
@@ -40,7 +42,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       logFile: path.join(dir, 'temporal.log'),
     }),
     startRedis({ port: redisPort, logFile: path.join(dir, 'redis.log') }),
-  ]);
+  ] as const);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) {
+    // Stop what did start, or it would outlive the run.
+    await stopAll(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    throw failure.reason;
+  }
+  const [postgres, temporal, redis] = results.map((result) => (result as PromiseFulfilledResult<any>).value) as [
+    Awaited<ReturnType<typeof startPostgres>>,
+    Awaited<ReturnType<typeof startTemporal>>,
+    Awaited<ReturnType<typeof startRedis>>,
+  ];
   const pool = createPool(postgres.url, 1);
   try {
     await migrate(pool, migrationSources);
