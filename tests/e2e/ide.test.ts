@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signAccessToken } from '../../services/auth/tokens.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, uniqueEmail } from '../helpers/http.js';
 
@@ -57,13 +58,27 @@ afterAll(async () => {
 
 const byTestId = (id: string) => page.getByTestId(id);
 
+interface StoredSession {
+  accessToken: string;
+  refreshToken: string;
+}
+
+// The page's localStorage, reached through expression strings: the tests' tsconfig has no DOM types.
+const SESSION_KEY = JSON.stringify('vaporform.session');
+
+async function storedSession(): Promise<StoredSession | null> {
+  const raw = await page.evaluate<string | null>(`localStorage.getItem(${SESSION_KEY})`);
+  return raw ? (JSON.parse(raw) as StoredSession) : null;
+}
+
+async function storeSession(session: object): Promise<void> {
+  await page.evaluate(`localStorage.setItem(${SESSION_KEY}, ${JSON.stringify(JSON.stringify(session))})`);
+}
+
 async function accessToken(): Promise<string> {
-  const token = await page.evaluate(() => {
-    const raw = localStorage.getItem('vaporform.session');
-    return raw ? (JSON.parse(raw) as { accessToken: string }).accessToken : null;
-  });
-  if (!token) throw new Error('no session in localStorage');
-  return token;
+  const session = await storedSession();
+  if (!session) throw new Error('no session in localStorage');
+  return session.accessToken;
 }
 
 describe('browser IDE', () => {
@@ -135,12 +150,10 @@ describe('browser IDE', () => {
     await page.screenshot({ path: '/tmp/ide-project.png' });
 
     // Sign out: the server forgets the refresh token, the page shows the sign-in form.
-    const { refreshToken } = await page.evaluate(
-      () => JSON.parse(localStorage.getItem('vaporform.session')!) as { refreshToken: string },
-    );
+    const { refreshToken } = (await storedSession())!;
     await byTestId('sign-out').click();
     await byTestId('login-form').waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('vaporform.session'))).toBeNull();
+    expect(await storedSession()).toBeNull();
     const reuse = await api.post('/api/v1/auth/refresh', { body: { refreshToken } });
     expect(reuse.status).toBe(401);
 
@@ -150,7 +163,7 @@ describe('browser IDE', () => {
     await byTestId('auth-submit').click();
     await byTestId('auth-error').waitFor();
     expect(await byTestId('auth-error').textContent()).toBe('The email or password is wrong');
-    expect(await page.evaluate(() => localStorage.getItem('vaporform.session'))).toBeNull();
+    expect(await storedSession()).toBeNull();
 
     // The right password signs back in, to the projects list.
     await byTestId('auth-password').fill(password);
@@ -158,6 +171,46 @@ describe('browser IDE', () => {
     await byTestId('project-row').filter({ hasText: 'Todo Tracker Pro' }).waitFor();
     expect(page.url()).toContain('#/projects');
 
+    // Delete asks first: Cancel keeps the project, confirming removes it for good.
+    const pro = byTestId('project-row').filter({ hasText: 'Todo Tracker Pro' });
+    await pro.getByTestId('project-delete').click();
+    await byTestId('confirm-cancel').click();
+    await byTestId('confirm-dialog').waitFor({ state: 'detached' });
+    expect(await pro.count()).toBe(1);
+    await pro.getByTestId('project-delete').click();
+    await byTestId('confirm-ok').click();
+    await byTestId('projects-empty').waitFor();
+    expect((await api.get(`/api/v1/projects/${projectId}`, { token: await accessToken() })).status).toBe(404);
+
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refreshes an expired access token once, and signs out when the refresh fails', async () => {
+    const api = new ApiClient(testApp.baseUrl);
+    const user = await signUp(api, 'expired');
+    const created = await api.post('/api/v1/projects', { token: user.accessToken, body: { name: 'Refresh Me', stack: 'go' } });
+    expect(created.status).toBe(201);
+    // An access token that expired an hour ago, signed with the app's own secret: the API says TOKEN_EXPIRED.
+    const expired = signAccessToken(user.userId, testApp.config.auth.jwtSecret, 60, Date.now() - 3600_000);
+    // Same tab, so the running page sees no storage event; a full navigation then starts from the new value.
+    let visit = 0;
+    const stored = async (session: object) => {
+      await storeSession(session);
+      visit += 1;
+      await page.goto(`${testApp.baseUrl}/?visit=${visit}#/projects`);
+    };
+    const me = { id: user.userId, email: user.email, name: 'expired', createdAt: new Date().toISOString() };
+
+    await stored({ user: me, accessToken: expired, refreshToken: user.refreshToken, accessExpiresAt: Date.now() + 600_000 });
+    await byTestId('project-row').filter({ hasText: 'Refresh Me' }).waitFor();
+    const session = (await storedSession())!;
+    expect(session.accessToken).not.toBe(expired);
+    expect(session.refreshToken).not.toBe(user.refreshToken);
+
+    // The old refresh token is spent: presenting it fails, and the page signs out instead of looping.
+    await stored({ user: me, accessToken: expired, refreshToken: user.refreshToken, accessExpiresAt: Date.now() + 600_000 });
+    await byTestId('login-form').waitFor();
+    expect(await storedSession()).toBeNull();
     expect(pageErrors).toEqual([]);
   });
 });

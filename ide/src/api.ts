@@ -1,0 +1,168 @@
+/**
+ * The API client: JSON over fetch, the bearer token attached, and an expired access token refreshed once
+ * (then the request retried). A refresh that fails signs the user out.
+ */
+import { clearSession, getSession, setSession, type SessionResponse, type User } from './session';
+
+export const API = '/api/v1';
+
+export type Stack = 'node' | 'python' | 'go';
+export type Role = 'owner' | 'admin' | 'write' | 'execute' | 'read';
+export type Permission = 'read' | 'write' | 'execute' | 'admin';
+
+export interface Project {
+  id: string;
+  name: string;
+  slug: string;
+  description: string;
+  stack: Stack;
+  status: 'active' | 'archived';
+  createdAt: string;
+  updatedAt: string;
+  role: Role;
+  permissions: Permission[];
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  joinedAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /** Sign-in calls carry no token and must not trigger a refresh. */
+  auth?: boolean;
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const auth = options.auth ?? true;
+  const token = auth ? getSession()?.accessToken : undefined;
+  if (auth && !token) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
+  try {
+    return await send<T>(method, path, options.body, token);
+  } catch (err) {
+    if (!auth || !(err instanceof ApiError) || err.status !== 401) throw err;
+    if (err.code !== 'TOKEN_EXPIRED') {
+      // The token is no good for another reason (account gone, secret rotated): start over.
+      clearSession();
+      throw err;
+    }
+    const fresh = await refreshAfter(token!);
+    return send<T>(method, path, options.body, fresh);
+  }
+}
+
+async function send<T>(method: string, path: string, body: unknown, token: string | undefined): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(API + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Cannot reach the Vaporform server. Check your connection and try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HTTP_' + response.status,
+      error?.message ?? `The server answered ${response.status} ${response.statusText}`,
+      error?.details,
+    );
+  }
+  return parsed as T;
+}
+
+// One refresh at a time: a refresh token works once, and presenting it twice revokes the whole session.
+let refreshing: Promise<string> | null = null;
+
+/** A valid access token to replace `staleToken`, refreshing unless another call already did. */
+function refreshAfter(staleToken: string): Promise<string> {
+  const current = getSession();
+  if (current && current.accessToken !== staleToken) return Promise.resolve(current.accessToken);
+  refreshing ??= (async () => {
+    const session = getSession();
+    if (!session) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
+    try {
+      const response = await send<SessionResponse>('POST', '/auth/refresh', { refreshToken: session.refreshToken }, undefined);
+      return setSession(response).accessToken;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) clearSession();
+      throw err;
+    }
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/** An access token good for at least a little while: the WebSocket cannot refresh in mid-handshake. */
+export async function freshAccessToken(): Promise<string> {
+  const session = getSession();
+  if (!session) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
+  if (session.accessExpiresAt - Date.now() > 30_000) return session.accessToken;
+  return refreshAfter(session.accessToken);
+}
+
+export const auth = {
+  async login(email: string, password: string): Promise<User> {
+    return setSession(await request<SessionResponse>('POST', '/auth/login', { body: { email, password }, auth: false }))
+      .user;
+  },
+  async register(email: string, password: string, name: string): Promise<User> {
+    const body = name ? { email, password, name } : { email, password };
+    return setSession(await request<SessionResponse>('POST', '/auth/register', { body, auth: false })).user;
+  },
+  /** Ends the session on the server too; signed out locally even if the server cannot be reached. */
+  async logout(): Promise<void> {
+    const session = getSession();
+    clearSession();
+    if (!session) return;
+    await request('POST', '/auth/logout', { body: { refreshToken: session.refreshToken }, auth: false }).catch(() => {});
+  },
+};
+
+export const projects = {
+  list: (cursor?: string) =>
+    request<Page<Project>>('GET', `/projects?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+  get: (id: string) => request<Project>('GET', `/projects/${encodeURIComponent(id)}`),
+  create: (input: { name: string; stack: Stack; description?: string }) =>
+    request<Project>('POST', '/projects', { body: input }),
+  remove: (id: string) => request<void>('DELETE', `/projects/${encodeURIComponent(id)}`),
+  members: (id: string) => request<{ items: Member[] }>('GET', `/projects/${encodeURIComponent(id)}/members`),
+  addMember: (id: string, email: string, role: Role) =>
+    request<Member>('POST', `/projects/${encodeURIComponent(id)}/members`, { body: { email, role } }),
+};

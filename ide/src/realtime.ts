@@ -1,0 +1,104 @@
+/**
+ * The live connection to /api/v1/ws: subscribes to a project and hands its events to the page. It
+ * reconnects with backoff and subscribes again, since a laptop lid or a server restart must not end the
+ * stream; events published while disconnected are not replayed (the page reloads what it shows instead).
+ */
+import { freshAccessToken } from './api';
+
+export interface Actor {
+  kind: 'user' | 'apiKey' | 'agent' | 'system' | 'sandbox';
+  id?: string;
+}
+
+export interface ProjectEvent {
+  id: string;
+  projectId: string;
+  type: string;
+  at: string;
+  actor?: Actor;
+  data: unknown;
+}
+
+export type LiveState = 'connecting' | 'live' | 'offline' | 'closed';
+
+export interface ProjectStreamHandlers {
+  onEvent(event: ProjectEvent): void;
+  onState(state: LiveState, detail?: string): void;
+  /** The server ended the subscription (project deleted, access removed). */
+  onUnsubscribed?(reason: string | undefined): void;
+}
+
+const PING_EVERY_MS = 25_000;
+const MAX_BACKOFF_MS = 15_000;
+
+export function openProjectStream(projectId: string, handlers: ProjectStreamHandlers): { close(): void } {
+  let socket: WebSocket | null = null;
+  let closed = false;
+  let attempt = 0;
+  let retryTimer: number | undefined;
+  let pingTimer: number | undefined;
+
+  const connect = async () => {
+    if (closed) return;
+    handlers.onState('connecting');
+    let token: string;
+    try {
+      token = await freshAccessToken();
+    } catch {
+      handlers.onState('closed', 'Signed out');
+      return;
+    }
+    if (closed) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`);
+    socket = ws;
+    ws.addEventListener('open', () => {
+      ws.send(JSON.stringify({ type: 'subscribe', projectId }));
+      pingTimer = window.setInterval(() => ws.send(JSON.stringify({ type: 'ping' })), PING_EVERY_MS);
+    });
+    ws.addEventListener('message', (message) => {
+      let data: { type?: string; [key: string]: unknown };
+      try {
+        data = JSON.parse(String(message.data)) as typeof data;
+      } catch {
+        return;
+      }
+      if (data.type === 'subscribed' && data.projectId === projectId) {
+        attempt = 0;
+        handlers.onState('live');
+      } else if (data.type === 'event') {
+        const event = data.event as ProjectEvent;
+        if (event.projectId === projectId) handlers.onEvent(event);
+      } else if (data.type === 'unsubscribed' && data.projectId === projectId) {
+        closed = true;
+        ws.close(1000);
+        handlers.onState('closed', typeof data.reason === 'string' ? data.reason : undefined);
+        handlers.onUnsubscribed?.(typeof data.reason === 'string' ? data.reason : undefined);
+      } else if (data.type === 'error') {
+        // A refused subscription (no access, unknown project) will not get better by retrying.
+        closed = true;
+        ws.close(1000);
+        handlers.onState('closed', String(data.message ?? data.code));
+      }
+    });
+    ws.addEventListener('close', () => {
+      window.clearInterval(pingTimer);
+      if (socket === ws) socket = null;
+      if (closed) return;
+      handlers.onState('offline');
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt);
+      attempt += 1;
+      retryTimer = window.setTimeout(() => void connect(), delay);
+    });
+  };
+
+  void connect();
+  return {
+    close() {
+      closed = true;
+      window.clearTimeout(retryTimer);
+      window.clearInterval(pingTimer);
+      socket?.close(1000);
+    },
+  };
+}
