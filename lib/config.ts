@@ -29,6 +29,16 @@ export interface Config {
     loginWindowSeconds: number;
   };
   http: { bodyLimitBytes: number; corsOrigins: string[]; trustProxy: boolean };
+  sandbox: {
+    memoryBytes: number;
+    cpus: number;
+    pids: number;
+    pauseAfterMs: number;
+    stopAfterMs: number;
+    execOutputLimitBytes: number;
+    execTimeoutMs: number;
+  };
+  objectsDir: string;
   ideDistDir: string;
 }
 
@@ -118,6 +128,16 @@ export function loadConfig(env: Env = process.env): Config {
         .filter(Boolean),
       trustProxy: bool(env, 'TRUST_PROXY', false),
     },
+    sandbox: {
+      memoryBytes: int(env, 'SANDBOX_MEMORY_MB', 1024, 64) * 1024 * 1024,
+      cpus: int(env, 'SANDBOX_CPU_MILLIS', 1000, 100) / 1000,
+      pids: int(env, 'SANDBOX_PIDS', 256, 16),
+      pauseAfterMs: int(env, 'SANDBOX_PAUSE_AFTER_SECONDS', 300, 1) * 1000,
+      stopAfterMs: int(env, 'SANDBOX_STOP_AFTER_SECONDS', 1800, 1) * 1000,
+      execOutputLimitBytes: int(env, 'EXEC_OUTPUT_LIMIT_BYTES', 1024 * 1024, 1024),
+      execTimeoutMs: int(env, 'EXEC_MAX_TIMEOUT_SECONDS', 600, 1) * 1000,
+    },
+    objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
   };
 }

@@ -1,2 +1,7 @@
-/** The containers service: the Docker engine and, later, each project's sandbox. */
+/** The containers service: the Docker engine and each project's hardened sandbox. */
 export { createDockerClient, pingDocker, type Docker } from './docker.js';
+export { SandboxManager, type Stack, type SandboxStatus, type SandboxStats } from './sandboxes.js';
+export { ContainersService, sandboxEvents, type AuthorizeProject } from './service.js';
+export { containersRoutes } from './routes.js';
+export { installHostGuard } from './network-guard.js';
+export { sandboxCreateOptions, sandboxNames, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';

@@ -14,9 +14,18 @@ import type { Config } from '../../lib/config.js';
 import type { Db } from '../../lib/db.js';
 import type { EventBus } from '../../lib/event-bus.js';
 import { errorSchema } from '../../lib/http.js';
+import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { AuthService, authRoutes } from '../auth/index.js';
-import { pingDocker, type Docker } from '../containers/index.js';
+import {
+  ContainersService,
+  containersRoutes,
+  pingDocker,
+  SandboxManager,
+  sandboxEvents,
+  type Docker,
+  type Stack,
+} from '../containers/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import type { TemporalClient } from '../../workflows/client.js';
@@ -32,12 +41,17 @@ export interface Infrastructure {
   docker: Docker;
   temporal: TemporalClient;
   limiter: RateLimiter;
+  objects: ObjectStore;
+  /** The image of a stack's sandboxes (sandbox-images/ builds them). */
+  imageFor: (stack: Stack) => string;
 }
 
 export interface Services {
   auth: AuthService;
   projects: ProjectsService;
   realtime: RealtimeService;
+  sandboxes: SandboxManager;
+  containers: ContainersService;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -57,7 +71,25 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
     onError,
   });
-  return { auth, projects, realtime };
+  const sandboxes = new SandboxManager({
+    docker: infra.docker,
+    db,
+    objects: infra.objects,
+    imageFor: infra.imageFor,
+    limits: { memoryBytes: config.sandbox.memoryBytes, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
+    idle: { pauseAfterMs: config.sandbox.pauseAfterMs, stopAfterMs: config.sandbox.stopAfterMs },
+    onChange: sandboxEvents(bus),
+    onError,
+  });
+  const containers = new ContainersService({
+    docker: infra.docker,
+    manager: sandboxes,
+    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    config: config.sandbox,
+  });
+  // A project's sandbox goes with it, its workspace saved as a snapshot first.
+  projects.onDelete(async (projectId) => void (await containers.destroyForProject(projectId)));
+  return { auth, projects, realtime, sandboxes, containers };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -141,6 +173,7 @@ export async function buildApp(
       await api.register(authRoutes, { auth: services.auth });
       await api.register(projectsRoutes, { projects: services.projects, authenticate });
       await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
+      await api.register(containersRoutes, { containers: services.containers, authenticate });
     },
     { prefix: API_PREFIX },
   );

@@ -5,7 +5,9 @@ import { createPool } from '../../lib/db.js';
 import { createEventBus } from '../../lib/event-bus.js';
 import { migrate } from '../../lib/migrate.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
-import { createDockerClient } from '../containers/index.js';
+import { LocalObjectStore } from '../../lib/object-store.js';
+import { createDockerClient, installHostGuard } from '../containers/index.js';
+import { sandboxImageName } from '../../sandbox-images/names.js';
 import { TemporalClient } from '../../workflows/client.js';
 import { buildApp, createServices } from './app.js';
 import { migrationSources } from './migrations.js';
@@ -27,17 +29,29 @@ async function main(): Promise<void> {
     limiter,
     docker: createDockerClient(config.docker),
     temporal: new TemporalClient(config.temporal),
+    objects: new LocalObjectStore(config.objectsDir),
+    imageFor: sandboxImageName,
   };
   const services = createServices(infra, (err) => reportError(err));
   const app = await buildApp(infra, services);
   reportError = (err) => app.log.error({ err }, 'background failure');
   if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
 
+  const guard = installHostGuard();
+  if (!guard.installed) app.log.warn({ reason: guard.reason }, 'sandboxes can reach this host: the firewall rule could not be installed');
+  // The idle policy: pause idle sandboxes, later stop them. Checked often enough to be timely, not more.
+  const sweep = setInterval(
+    () => void services.sandboxes.sweepIdle().catch((err: unknown) => reportError(err)),
+    Math.min(30_000, Math.max(1000, config.sandbox.pauseAfterMs / 4)),
+  );
+  sweep.unref();
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'stopping');
+    clearInterval(sweep);
     await app.close();
     await Promise.allSettled([bus.close(), db.end(), infra.temporal.close()]);
     redis?.disconnect();

@@ -3,11 +3,15 @@
  * dev server, listening on a free port of 127.0.0.1. Requests go over real HTTP.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createEventBus, type EventBus } from '../../lib/event-bus.js';
+import { LocalObjectStore } from '../../lib/object-store.js';
 import { MemoryRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
+import { sandboxImageName } from '../../sandbox-images/names.js';
 import { buildApp, createServices, type Infrastructure, type Services } from '../../services/gateway/app.js';
 import { createDockerClient } from '../../services/containers/index.js';
 import { TemporalClient } from '../../workflows/client.js';
@@ -45,6 +49,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
     DATA_DIR: '.data/test',
+    OBJECTS_DIR: path.join(os.tmpdir(), `vaporform-objects-${process.pid}`),
     ...(options.redis ? { REDIS_URL: inject('redisUrl') } : {}),
     ...options.env,
   });
@@ -58,6 +63,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     docker: createDockerClient(config.docker),
     temporal: new TemporalClient(config.temporal),
     limiter: options.limiter ?? new MemoryRateLimiter(),
+    objects: new LocalObjectStore(config.objectsDir),
+    imageFor: sandboxImageName,
   };
   const services = createServices(infra, onError);
   const app = await buildApp(infra, services, { logger: false });

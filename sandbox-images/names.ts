@@ -1,0 +1,6 @@
+/** The image each stack's sandboxes run; `build.ts` builds them under these names. */
+export type SandboxStack = 'node' | 'python' | 'go';
+
+export function sandboxImageName(stack: SandboxStack): string {
+  return `vaporform/sandbox-${stack}:latest`;
+}

@@ -1,0 +1,71 @@
+/**
+ * What a project's sandbox is, as Docker create options: every hardening choice in one place, so that a
+ * test can read it and an audit has one file to check.
+ */
+import type { ContainerCreateOptions } from 'dockerode';
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  /** CPUs as a fraction: 1 = one core. */
+  cpus: number;
+  pids: number;
+}
+
+export const SANDBOX_UID = 1000;
+export const WORKSPACE = '/workspace';
+export const HOME = '/home/sandbox';
+export const LABEL_PROJECT = 'vaporform.project';
+export const LABEL_ROLE = 'vaporform.role';
+
+/** Names of a project's Docker objects; all derived from its id so that nothing needs looking up. */
+export function sandboxNames(projectId: string) {
+  const short = projectId.replaceAll('-', '').slice(0, 12);
+  return {
+    container: `vf-sandbox-${projectId}`,
+    network: `vf-net-${projectId}`,
+    // Linux interface names are at most 15 characters; the guard matches them by the "vfbr" prefix.
+    bridge: `vfbr${short}`,
+    workspaceVolume: `vf-workspace-${projectId}`,
+    homeVolume: `vf-home-${projectId}`,
+  };
+}
+
+export function sandboxCreateOptions(options: {
+  projectId: string;
+  image: string;
+  limits: SandboxLimits;
+  env?: Record<string, string>;
+}): ContainerCreateOptions {
+  const names = sandboxNames(options.projectId);
+  return {
+    name: names.container,
+    Image: options.image,
+    Hostname: 'sandbox',
+    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    WorkingDir: WORKSPACE,
+    Env: Object.entries({ HOME, ...options.env }).map(([key, value]) => `${key}=${value}`),
+    Labels: { [LABEL_PROJECT]: options.projectId, [LABEL_ROLE]: 'sandbox' },
+    // The image's tini is PID 1 and reaps zombies; the container idles until something is run in it.
+    Cmd: ['sleep', 'infinity'],
+    HostConfig: {
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Memory: options.limits.memoryBytes,
+      // Equal to Memory: no swap, so a hog meets the OOM killer instead of thrashing the host.
+      MemorySwap: options.limits.memoryBytes,
+      NanoCpus: Math.round(options.limits.cpus * 1e9),
+      PidsLimit: options.limits.pids,
+      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=268435456' },
+      Mounts: [
+        { Type: 'volume', Source: names.workspaceVolume, Target: WORKSPACE },
+        { Type: 'volume', Source: names.homeVolume, Target: HOME },
+      ],
+      NetworkMode: names.network,
+      // Never the Docker socket, never the host's namespaces, never privileged.
+      Privileged: false,
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}

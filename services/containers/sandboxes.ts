@@ -1,0 +1,315 @@
+/**
+ * Each project's sandbox: created on first use, paused and later stopped when idle, resumed transparently
+ * by any use, removed (after a snapshot of its workspace) with its project. Docker is the source of truth
+ * for what runs; the `sandboxes` table remembers state and last use across API instances.
+ */
+import type Docker from 'dockerode';
+import type { Db } from '../../lib/db.js';
+import { AppError } from '../../lib/errors.js';
+import type { ObjectStore } from '../../lib/object-store.js';
+import { sandboxCreateOptions, sandboxNames, type SandboxLimits } from './sandbox-spec.js';
+import * as store from './store.js';
+
+export type Stack = 'node' | 'python' | 'go';
+
+export interface SandboxStatus {
+  projectId: string;
+  state: 'absent' | store.SandboxState;
+  image: string | null;
+  containerId: string | null;
+  startedAt: string | null;
+  lastUsedAt: string | null;
+  limits: { memoryBytes: number; cpus: number; pids: number } | null;
+}
+
+export interface SandboxStats {
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+}
+
+export interface SandboxManagerDeps {
+  docker: Docker;
+  db: Db;
+  objects: ObjectStore;
+  imageFor: (stack: Stack) => string;
+  limits: SandboxLimits;
+  idle: { pauseAfterMs: number; stopAfterMs: number };
+  /** Told of every state change (the service publishes them as events). */
+  onChange: (projectId: string, state: SandboxStatus['state']) => void;
+  onError: (err: unknown) => void;
+}
+
+function dockerStatus(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
+}
+
+export class SandboxManager {
+  /** One operation at a time per project: two requests must not both create the container. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: SandboxManagerDeps) {}
+
+  private serialized<T>(projectId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(projectId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => {});
+    this.queues.set(projectId, settled);
+    void settled.then(() => {
+      if (this.queues.get(projectId) === settled) this.queues.delete(projectId);
+    });
+    return next;
+  }
+
+  /** The running container of the project's sandbox, created, started or resumed as needed. */
+  ensureRunning(projectId: string, stack: Stack): Promise<Docker.Container> {
+    return this.serialized(projectId, async () => {
+      const container = await this.ensureCreated(projectId, stack);
+      const info = await container.inspect();
+      if (info.State.Paused) await container.unpause();
+      else if (!info.State.Running) await container.start();
+      if (info.State.Paused || !info.State.Running) {
+        await store.setState(this.deps.db, projectId, 'running');
+        this.deps.onChange(projectId, 'running');
+      }
+      await store.touch(this.deps.db, projectId);
+      return container;
+    });
+  }
+
+  private async ensureCreated(projectId: string, stack: Stack): Promise<Docker.Container> {
+    const { docker } = this.deps;
+    const names = sandboxNames(projectId);
+    const existing = docker.getContainer(names.container);
+    try {
+      await existing.inspect();
+      return existing;
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+    await this.ensureNetwork(projectId);
+    const image = this.deps.imageFor(stack);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(
+        sandboxCreateOptions({ projectId, image, limits: this.deps.limits }),
+      );
+    } catch (err) {
+      if (dockerStatus(err) === 404) {
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          `The sandbox image ${image} is not built yet: run \`npm run images:build\` (npm start does it)`,
+        );
+      }
+      if (dockerStatus(err) === 409) return docker.getContainer(names.container);
+      throw err;
+    }
+    await store.upsertSandbox(this.deps.db, { projectId, containerId: container.id, image, state: 'created' });
+    this.deps.onChange(projectId, 'created');
+    return container;
+  }
+
+  private async ensureNetwork(projectId: string): Promise<void> {
+    const names = sandboxNames(projectId);
+    try {
+      await this.deps.docker.getNetwork(names.network).inspect();
+      return;
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+    try {
+      await this.deps.docker.createNetwork({
+        Name: names.network,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: { 'vaporform.project': projectId },
+        Options: {
+          'com.docker.network.bridge.name': names.bridge,
+          'com.docker.network.bridge.enable_icc': 'false',
+        },
+      });
+    } catch (err) {
+      if (dockerStatus(err) !== 409) throw err;
+    }
+  }
+
+  async status(projectId: string): Promise<SandboxStatus> {
+    const row = await store.findSandbox(this.deps.db, projectId);
+    const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await container.inspect();
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+      return {
+        projectId,
+        state: 'absent',
+        image: null,
+        containerId: null,
+        startedAt: null,
+        lastUsedAt: row?.last_used_at.toISOString() ?? null,
+        limits: null,
+      };
+    }
+    const state: store.SandboxState = info.State.Paused
+      ? 'paused'
+      : info.State.Running
+        ? 'running'
+        : info.State.StartedAt.startsWith('0001')
+          ? 'created'
+          : 'stopped';
+    return {
+      projectId,
+      state,
+      image: info.Config.Image,
+      containerId: info.Id,
+      startedAt: state === 'running' || state === 'paused' ? info.State.StartedAt : null,
+      lastUsedAt: row?.last_used_at.toISOString() ?? null,
+      limits: {
+        memoryBytes: info.HostConfig.Memory ?? 0,
+        cpus: (info.HostConfig.NanoCpus ?? 0) / 1e9,
+        pids: info.HostConfig.PidsLimit ?? 0,
+      },
+    };
+  }
+
+  stop(projectId: string): Promise<void> {
+    return this.serialized(projectId, async () => {
+      const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+      const info = await this.inspectOrNotFound(container);
+      if (info.State.Paused) await container.unpause();
+      if (info.State.Running) await container.stop({ t: 5 });
+      await store.setState(this.deps.db, projectId, 'stopped');
+      this.deps.onChange(projectId, 'stopped');
+    });
+  }
+
+  async restart(projectId: string, stack: Stack): Promise<void> {
+    await this.stop(projectId).catch((err: unknown) => {
+      if (!(err instanceof AppError && err.code === 'NOT_FOUND')) throw err;
+    });
+    await this.ensureRunning(projectId, stack);
+  }
+
+  /** Pauses a running sandbox (idle policy); the next use resumes it. */
+  pause(projectId: string): Promise<void> {
+    return this.serialized(projectId, async () => {
+      const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+      const info = await this.inspectOrNotFound(container);
+      if (!info.State.Running || info.State.Paused) return;
+      await container.pause();
+      await store.setState(this.deps.db, projectId, 'paused');
+      this.deps.onChange(projectId, 'paused');
+    });
+  }
+
+  async stats(projectId: string): Promise<SandboxStats> {
+    const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+    const info = await this.inspectOrNotFound(container);
+    if (!info.State.Running) throw new AppError('CONFLICT', 'The sandbox is not running');
+    const raw = (await container.stats({ stream: false })) as Docker.ContainerStats;
+    const cpuDelta = raw.cpu_stats.cpu_usage.total_usage - raw.precpu_stats.cpu_usage.total_usage;
+    const systemDelta = (raw.cpu_stats.system_cpu_usage ?? 0) - (raw.precpu_stats.system_cpu_usage ?? 0);
+    const cpus = raw.cpu_stats.online_cpus ?? raw.cpu_stats.cpu_usage.percpu_usage?.length ?? 1;
+    const cache = (raw.memory_stats.stats as { cache?: number; inactive_file?: number } | undefined)?.cache ?? 0;
+    return {
+      cpuPercent: systemDelta > 0 ? Math.round((cpuDelta / systemDelta) * cpus * 1000) / 10 : 0,
+      memoryBytes: Math.max(0, (raw.memory_stats.usage ?? 0) - cache),
+      memoryLimitBytes: raw.memory_stats.limit ?? 0,
+      pids: (raw as { pids_stats?: { current?: number } }).pids_stats?.current ?? 0,
+    };
+  }
+
+  async logs(projectId: string, tail: number): Promise<string> {
+    const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+    await this.inspectOrNotFound(container);
+    const buffer = (await container.logs({ stdout: true, stderr: true, tail, timestamps: true })) as Buffer;
+    return demuxToText(buffer);
+  }
+
+  /** Removes the container only: the workspace and home volumes stay for the next one. */
+  removeContainer(projectId: string): Promise<void> {
+    return this.serialized(projectId, async () => {
+      const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+      await this.inspectOrNotFound(container);
+      await container.remove({ force: true, v: false });
+      await store.setState(this.deps.db, projectId, 'stopped');
+      this.deps.onChange(projectId, 'absent');
+    });
+  }
+
+  /**
+   * Removes everything of the sandbox: container, network and volumes, after saving the workspace as a tar
+   * snapshot in object storage. Returns the snapshot's key, or null when there was no container to save from.
+   */
+  destroy(projectId: string): Promise<string | null> {
+    return this.serialized(projectId, async () => {
+      const { docker } = this.deps;
+      const names = sandboxNames(projectId);
+      const container = docker.getContainer(names.container);
+      let snapshotKey: string | null = null;
+      try {
+        await container.inspect();
+        const archive = await container.getArchive({ path: '/workspace' });
+        snapshotKey = `snapshots/${projectId}/${new Date().toISOString().replace(/[:.]/g, '-')}.tar`;
+        await this.deps.objects.put(snapshotKey, archive);
+        await container.remove({ force: true, v: false });
+      } catch (err) {
+        if (dockerStatus(err) !== 404) throw err;
+      }
+      for (const volume of [names.workspaceVolume, names.homeVolume]) {
+        await docker
+          .getVolume(volume)
+          .remove()
+          .catch((err: unknown) => {
+            if (dockerStatus(err) !== 404) throw err;
+          });
+      }
+      await docker
+        .getNetwork(names.network)
+        .remove()
+        .catch((err: unknown) => {
+          if (dockerStatus(err) !== 404) throw err;
+        });
+      await store.deleteSandbox(this.deps.db, projectId);
+      this.deps.onChange(projectId, 'absent');
+      return snapshotKey;
+    });
+  }
+
+  /** The idle policy: pause what has been idle a while, stop what has been paused long enough. */
+  async sweepIdle(): Promise<{ paused: string[]; stopped: string[] }> {
+    const { db, idle } = this.deps;
+    const paused: string[] = [];
+    const stopped: string[] = [];
+    for (const { project_id } of await store.idleSandboxes(db, 'running', idle.pauseAfterMs)) {
+      await this.pause(project_id).then(() => paused.push(project_id), this.deps.onError);
+    }
+    for (const { project_id } of await store.idleSandboxes(db, 'paused', idle.stopAfterMs)) {
+      await this.stop(project_id).then(() => stopped.push(project_id), this.deps.onError);
+    }
+    return { paused, stopped };
+  }
+
+  private async inspectOrNotFound(container: Docker.Container): Promise<Docker.ContainerInspectInfo> {
+    try {
+      return await container.inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) throw new AppError('NOT_FOUND', 'This project has no sandbox yet');
+      throw err;
+    }
+  }
+}
+
+/** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-headed frames. */
+export function demuxToText(buffer: Buffer): string {
+  let text = '';
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
+    offset += 8 + size;
+  }
+  return text;
+}

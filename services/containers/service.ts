@@ -1,0 +1,86 @@
+/** Sandboxes as the API offers them: access checked, the project's stack chosen, changes announced. */
+import type Docker from 'dockerode';
+import type { Permission, Principal } from '../../lib/access.js';
+import type { Config } from '../../lib/config.js';
+import { AppError } from '../../lib/errors.js';
+import { makeEvent, type EventBus } from '../../lib/event-bus.js';
+import { runExec, type ExecRequest, type ExecResult } from './exec.js';
+import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
+
+/** The projects service's access check, as this service needs it. */
+export type AuthorizeProject = (
+  principal: Principal,
+  projectId: string,
+  permission: Permission,
+) => Promise<{ id: string; stack: Stack }>;
+
+export interface ContainersServiceDeps {
+  docker: Docker;
+  manager: SandboxManager;
+  authorize: AuthorizeProject;
+  config: Config['sandbox'];
+}
+
+export class ContainersService {
+  constructor(private readonly deps: ContainersServiceDeps) {}
+
+  async status(principal: Principal, projectId: string): Promise<SandboxStatus> {
+    await this.deps.authorize(principal, projectId, 'read');
+    return this.deps.manager.status(projectId);
+  }
+
+  async start(principal: Principal, projectId: string): Promise<SandboxStatus> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    await this.deps.manager.ensureRunning(projectId, project.stack);
+    return this.deps.manager.status(projectId);
+  }
+
+  async stop(principal: Principal, projectId: string): Promise<SandboxStatus> {
+    await this.deps.authorize(principal, projectId, 'execute');
+    await this.deps.manager.stop(projectId);
+    return this.deps.manager.status(projectId);
+  }
+
+  async restart(principal: Principal, projectId: string): Promise<SandboxStatus> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    await this.deps.manager.restart(projectId, project.stack);
+    return this.deps.manager.status(projectId);
+  }
+
+  /** Removes the container; the workspace stays and the next use creates a fresh container on it. */
+  async removeContainer(principal: Principal, projectId: string): Promise<void> {
+    await this.deps.authorize(principal, projectId, 'admin');
+    await this.deps.manager.removeContainer(projectId);
+  }
+
+  async stats(principal: Principal, projectId: string): Promise<SandboxStats> {
+    await this.deps.authorize(principal, projectId, 'read');
+    return this.deps.manager.stats(projectId);
+  }
+
+  async logs(principal: Principal, projectId: string, tail: number): Promise<string> {
+    await this.deps.authorize(principal, projectId, 'read');
+    return this.deps.manager.logs(projectId, tail);
+  }
+
+  async exec(principal: Principal, projectId: string, request: ExecRequest): Promise<ExecResult> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    if (request.timeoutMs > this.deps.config.execTimeoutMs) {
+      throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
+    }
+    const container = await this.deps.manager.ensureRunning(projectId, project.stack);
+    return runExec(this.deps.docker, container, request, { outputLimitBytes: this.deps.config.execOutputLimitBytes });
+  }
+
+  /** Run before a project is deleted: snapshot the workspace, then remove everything of the sandbox. */
+  destroyForProject(projectId: string): Promise<string | null> {
+    return this.deps.manager.destroy(projectId);
+  }
+}
+
+/** Announces sandbox state changes on the event bus. */
+export function sandboxEvents(bus: EventBus) {
+  return (projectId: string, state: SandboxStatus['state']) => {
+    void bus.publish(makeEvent(projectId, `sandbox.${state === 'absent' ? 'removed' : state}`, { state }, { kind: 'system' }));
+  };
+}
