@@ -55,12 +55,14 @@ export async function findProjectForMember(
   projectId: string,
   userId: string,
 ): Promise<ProjectWithRoleRow | undefined> {
-  const { rows } = await db.query<ProjectWithRoleRow>(
-    `SELECT ${PROJECT_COLUMNS}, m.role
-       FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = $2
-      WHERE p.id = $1`,
-    [projectId, userId],
-  );
+  // Named, so PostgreSQL plans it once per connection: it runs on every project-scoped request.
+  const { rows } = await db.query<ProjectWithRoleRow>({
+    name: 'projects.find-for-member',
+    text: `SELECT ${PROJECT_COLUMNS}, m.role
+             FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = $2
+            WHERE p.id = $1`,
+    values: [projectId, userId],
+  });
   return rows[0];
 }
 
