@@ -1,6 +1,7 @@
 /**
- * Running a command in a sandbox and collecting its result. The command runs under coreutils' `timeout`,
- * which puts it in its own process group and signals the whole group when time is up, so children die too.
+ * Running a command in a sandbox. The command runs under coreutils' `timeout`, which makes itself a process
+ * group leader and signals the whole group when time is up, so children die with their parent. A streaming
+ * run records that group's id in /tmp so that a kill can reach the whole group as well.
  */
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,6 +19,13 @@ export interface ExecRequest {
   stdin?: string | undefined;
 }
 
+export interface ExecExit {
+  exitCode: number;
+  timedOut: boolean;
+  killed: boolean;
+  durationMs: number;
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -28,10 +36,19 @@ export interface ExecResult {
   durationMs: number;
 }
 
+export interface ExecHandle {
+  writeStdin(data: string): void;
+  endStdin(): void;
+  /** TERM to the whole process group, KILL two seconds later if it lingers. */
+  kill(): Promise<void>;
+  readonly done: Promise<ExecExit>;
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Exit codes of `timeout`: 124 when the command was stopped by TERM, 137 when it needed KILL. */
 const TIMEOUT_EXIT_CODES = new Set([124, 137]);
 const KILL_GRACE_SECONDS = 2;
+const EXEC_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Resolves a working directory lexically inside the workspace; anything else is refused. */
 export function workspaceCwd(cwd: string | undefined): string {
@@ -52,8 +69,112 @@ export function validateEnv(env: Record<string, string> | undefined): string[] {
   });
 }
 
-/** Keeps the first `limit` bytes of a stream and counts the rest, never blocking the writer. */
-class CappedBuffer extends Writable {
+function argvOf(command: ExecRequest['command']): string[] {
+  const argv = typeof command === 'string' ? ['sh', '-c', command] : command;
+  if (argv.length === 0 || argv[0] === '') throw new AppError('VALIDATION_FAILED', 'The command is empty');
+  if (argv.some((arg) => arg.includes('\0'))) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');
+  return argv;
+}
+
+function pidFile(execId: string): string {
+  return `/tmp/.vaporform-exec-${execId}.pid`;
+}
+
+async function runQuietly(container: Docker.Container, cmd: string[]): Promise<void> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: false, AttachStderr: false });
+  await exec.start({ Detach: true });
+}
+
+/**
+ * Starts a command; output goes to `onStdout`/`onStderr` as it comes. With `execId`, the run can be killed.
+ */
+export async function startExec(
+  docker: Docker,
+  container: Docker.Container,
+  request: ExecRequest,
+  output: { onStdout: Writable; onStderr: Writable; execId?: string },
+): Promise<ExecHandle> {
+  const argv = argvOf(request.command);
+  const seconds = Math.max(1, Math.ceil(request.timeoutMs / 1000));
+  const guarded = ['timeout', '-k', String(KILL_GRACE_SECONDS), String(seconds), ...argv];
+  let cmd = guarded;
+  if (output.execId !== undefined) {
+    if (!EXEC_ID.test(output.execId)) throw new AppError('VALIDATION_FAILED', 'An exec id is 1-64 letters, digits, _ or -');
+    // `exec` keeps the shell's pid for `timeout`, which becomes the group leader: the pid is the group id.
+    cmd = ['sh', '-c', 'echo $$ > "$1"; shift; exec "$@"', 'vaporform-exec', pidFile(output.execId), ...guarded];
+  }
+  const started = performance.now();
+  const exec = await container.exec({
+    Cmd: cmd,
+    WorkingDir: workspaceCwd(request.cwd),
+    Env: validateEnv(request.env),
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: true,
+    Tty: false,
+  });
+  const stream = await exec.start({ hijack: true, stdin: true });
+  docker.modem.demuxStream(stream, output.onStdout, output.onStderr);
+  const socket = stream as unknown as NodeJS.ReadWriteStream & { destroy(): void; end(): void };
+  let killed = false;
+  let stdinOpen = true;
+
+  const finished = new Promise<void>((resolve, reject) => {
+    // A last resort should the engine never close the stream: well past the in-sandbox timeout.
+    const guard = setTimeout(() => {
+      socket.destroy();
+      resolve();
+    }, (seconds + KILL_GRACE_SECONDS + 5) * 1000);
+    const end = () => {
+      clearTimeout(guard);
+      resolve();
+    };
+    socket.on('end', end);
+    socket.on('close', end);
+    socket.on('error', (err) => {
+      clearTimeout(guard);
+      reject(err);
+    });
+  });
+
+  const done = finished.then(async (): Promise<ExecExit> => {
+    const durationMs = Math.round(performance.now() - started);
+    const exitCode = (await exec.inspect()).ExitCode ?? -1;
+    if (output.execId !== undefined) {
+      runQuietly(container, ['rm', '-f', pidFile(output.execId)]).catch(() => {
+        // A leftover pid file of a few bytes in the sandbox's /tmp is harmless.
+      });
+    }
+    const timedOut = !killed && TIMEOUT_EXIT_CODES.has(exitCode) && durationMs >= seconds * 1000 - 50;
+    return { exitCode, timedOut, killed, durationMs };
+  });
+
+  return {
+    writeStdin(data) {
+      if (stdinOpen) socket.write(data);
+    },
+    endStdin() {
+      if (!stdinOpen) return;
+      stdinOpen = false;
+      // Half-close: the command sees end of input while its output still flows back.
+      socket.end();
+    },
+    async kill() {
+      if (output.execId === undefined) throw new Error('only a run started with an execId can be killed');
+      killed = true;
+      const group = `$(cat ${pidFile(output.execId)} 2>/dev/null)`;
+      await runQuietly(container, [
+        'sh',
+        '-c',
+        `g=${group}; [ -n "$g" ] && kill -TERM -- -$g 2>/dev/null; sleep ${KILL_GRACE_SECONDS}; [ -n "$g" ] && kill -KILL -- -$g 2>/dev/null; true`,
+      ]);
+    },
+    done,
+  };
+}
+
+/** Keeps the first `limit` bytes of a stream and notes whether there was more, never blocking the writer. */
+export class CappedBuffer extends Writable {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
   truncated = false;
@@ -78,64 +199,26 @@ class CappedBuffer extends Writable {
   }
 }
 
+/** Runs a command to its end and returns its capped output. */
 export async function runExec(
   docker: Docker,
   container: Docker.Container,
   request: ExecRequest,
   options: { outputLimitBytes: number },
 ): Promise<ExecResult> {
-  const argv = typeof request.command === 'string' ? ['sh', '-c', request.command] : request.command;
-  if (argv.length === 0 || argv[0] === '') throw new AppError('VALIDATION_FAILED', 'The command is empty');
-  if (argv.some((arg) => arg.includes('\0'))) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');
-  const seconds = Math.max(1, Math.ceil(request.timeoutMs / 1000));
-  const started = performance.now();
-  const exec = await container.exec({
-    Cmd: ['timeout', '-k', String(KILL_GRACE_SECONDS), String(seconds), ...argv],
-    WorkingDir: workspaceCwd(request.cwd),
-    Env: validateEnv(request.env),
-    AttachStdout: true,
-    AttachStderr: true,
-    AttachStdin: request.stdin !== undefined,
-    Tty: false,
-  });
-  const stream = await exec.start({ hijack: true, stdin: request.stdin !== undefined });
   const stdout = new CappedBuffer(options.outputLimitBytes);
   const stderr = new CappedBuffer(options.outputLimitBytes);
-  docker.modem.demuxStream(stream, stdout, stderr);
-  if (request.stdin !== undefined) {
-    (stream as NodeJS.WritableStream).write(request.stdin);
-    // Half-close: the command sees end of input while its output still flows back.
-    (stream as unknown as { end(): void }).end();
-  }
-  await new Promise<void>((resolve, reject) => {
-    // A last resort should the engine never close the stream: well past the in-sandbox timeout.
-    const guard = setTimeout(() => {
-      (stream as unknown as { destroy(): void }).destroy();
-      resolve();
-    }, (seconds + KILL_GRACE_SECONDS + 5) * 1000);
-    stream.on('end', () => {
-      clearTimeout(guard);
-      resolve();
-    });
-    stream.on('close', () => {
-      clearTimeout(guard);
-      resolve();
-    });
-    stream.on('error', (err) => {
-      clearTimeout(guard);
-      reject(err);
-    });
-  });
-  const inspected = await exec.inspect();
-  const exitCode = inspected.ExitCode ?? -1;
-  const timedOut = TIMEOUT_EXIT_CODES.has(exitCode) && performance.now() - started >= seconds * 1000 - 50;
+  const handle = await startExec(docker, container, request, { onStdout: stdout, onStderr: stderr });
+  if (request.stdin !== undefined) handle.writeStdin(request.stdin);
+  handle.endStdin();
+  const exit = await handle.done;
   return {
-    exitCode,
+    exitCode: exit.exitCode,
     stdout: stdout.text(),
     stderr: stderr.text(),
     stdoutTruncated: stdout.truncated,
     stderrTruncated: stderr.truncated,
-    timedOut,
-    durationMs: Math.round(performance.now() - started),
+    timedOut: exit.timedOut,
+    durationMs: exit.durationMs,
   };
 }

@@ -3,5 +3,6 @@ export { createDockerClient, pingDocker, type Docker } from './docker.js';
 export { SandboxManager, type Stack, type SandboxStatus, type SandboxStats } from './sandboxes.js';
 export { ContainersService, sandboxEvents, type AuthorizeProject } from './service.js';
 export { containersRoutes } from './routes.js';
+export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
 export { sandboxCreateOptions, sandboxNames, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';

@@ -4,7 +4,8 @@ import type { Permission, Principal } from '../../lib/access.js';
 import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { makeEvent, type EventBus } from '../../lib/event-bus.js';
-import { runExec, type ExecRequest, type ExecResult } from './exec.js';
+import type { Writable } from 'node:stream';
+import { runExec, startExec, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 
 /** The projects service's access check, as this service needs it. */
@@ -70,6 +71,21 @@ export class ContainersService {
     }
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
     return runExec(this.deps.docker, container, request, { outputLimitBytes: this.deps.config.execOutputLimitBytes });
+  }
+
+  /** Starts a command whose output streams to the writables; the handle writes stdin and kills. */
+  async startExec(
+    principal: Principal,
+    projectId: string,
+    request: ExecRequest,
+    output: { onStdout: Writable; onStderr: Writable; execId: string },
+  ): Promise<ExecHandle> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    if (request.timeoutMs > this.deps.config.execTimeoutMs) {
+      throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
+    }
+    const container = await this.deps.manager.ensureRunning(projectId, project.stack);
+    return startExec(this.deps.docker, container, request, output);
   }
 
   /** Run before a project is deleted: snapshot the workspace, then remove everything of the sandbox. */

@@ -20,6 +20,7 @@ import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
   containersRoutes,
+  registerExecStreaming,
   pingDocker,
   SandboxManager,
   sandboxEvents,
@@ -87,6 +88,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
     config: config.sandbox,
   });
+  registerExecStreaming(realtime, containers);
   // A project's sandbox goes with it, its workspace saved as a snapshot first.
   projects.onDelete(async (projectId) => void (await containers.destroyForProject(projectId)));
   return { auth, projects, realtime, sandboxes, containers };

@@ -27,7 +27,8 @@ async function buildBusyboxImage(): Promise<void> {
 
 beforeAll(async () => {
   docker = createDockerClient({ socketPath: undefined, host: undefined });
-  await buildBusyboxImage();
+  // Built once per machine: importing again would only leave dangling copies behind.
+  await docker.getImage(IMAGE).inspect().catch(buildBusyboxImage);
 });
 
 afterAll(async () => {

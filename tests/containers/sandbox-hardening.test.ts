@@ -1,0 +1,151 @@
+/**
+ * Each hardening measure, checked by trying to break it from inside a real sandbox.
+ */
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installHostGuard, sandboxNames } from '../../services/containers/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { createProject, exec, sh } from '../helpers/sandbox.js';
+
+let t: TestApp;
+let api: ApiClient;
+let owner: SignedIn;
+let id: string;
+const projects: string[] = [];
+
+beforeAll(async () => {
+  // Small limits so that the hog and the fork bomb meet them quickly.
+  t = await startTestApp({ env: { SANDBOX_MEMORY_MB: '128', SANDBOX_PIDS: '64' } });
+  api = new ApiClient(t.baseUrl);
+  owner = await signUp(api, 'hard');
+  id = await createProject(api, owner);
+  projects.push(id);
+  expect(installHostGuard()).toEqual({ installed: true });
+});
+afterAll(async () => {
+  for (const projectId of projects) await t.services.sandboxes.destroy(projectId).catch(() => {});
+  await t?.close();
+});
+
+async function networkOf(projectId: string): Promise<{ ip: string; gateway: string }> {
+  const info = await t.infra.docker.getContainer(sandboxNames(projectId).container).inspect();
+  const network = info.NetworkSettings.Networks[sandboxNames(projectId).network]!;
+  return { ip: network.IPAddress, gateway: network.Gateway };
+}
+
+describe('sandbox hardening', () => {
+  it('runs as uid 1000, not root', async () => {
+    expect(await sh(api, owner, id, 'id -u; id -g')).toBe('1000\n1000');
+  });
+
+  it('has no capabilities at all', async () => {
+    const caps = await sh(api, owner, id, "grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status");
+    for (const line of caps.split('\n')) expect(line).toMatch(/:\s+0000000000000000$/);
+  });
+
+  it('cannot gain privileges (no-new-privileges)', async () => {
+    expect(await sh(api, owner, id, "grep NoNewPrivs /proc/self/status | awk '{print $2}'")).toBe('1');
+    // A set-uid binary does not make us root.
+    const su = await exec(api, owner, id, 'ls -l /bin/su /usr/bin/su 2>/dev/null; su -c id root </dev/null');
+    expect(su.exitCode).not.toBe(0);
+    expect(su.stdout).not.toContain('uid=0');
+  });
+
+  it('has a read-only root filesystem and writable /workspace, /tmp and home', async () => {
+    for (const target of ['/usr/local/bin/evil', '/etc/passwd', '/opt/x']) {
+      const result = await exec(api, owner, id, `echo x > ${target}`);
+      expect(result.exitCode, target).not.toBe(0);
+      expect(result.stderr).toMatch(/Read-only file system|Permission denied/);
+    }
+    expect(await sh(api, owner, id, 'touch /workspace/ok /tmp/ok "$HOME/ok" && echo writable')).toBe('writable');
+  });
+
+  it('has no Docker socket', async () => {
+    const result = await exec(api, owner, id, 'ls /var/run/docker.sock /run/docker.sock; find / -name "docker.sock" 2>/dev/null');
+    expect(result.stdout).toBe('');
+  });
+
+  it('is limited to one CPU', async () => {
+    const quota = await sh(
+      api,
+      owner,
+      id,
+      'cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"',
+    );
+    const [allowed, period] = quota.split(' ').map(Number);
+    expect(allowed! / period!).toBe(1);
+  });
+
+  it('OOM-kills a memory hog without harming the sandbox or the host', async () => {
+    const hog = await exec(api, owner, id, 'head -c 600m /dev/zero | tail > /dev/null', { timeoutMs: 60_000 });
+    expect(hog.exitCode).not.toBe(0);
+    expect(hog.timedOut).toBe(false);
+    // The sandbox still answers; the host still runs programs.
+    expect(await sh(api, owner, id, 'echo alive')).toBe('alive');
+    expect(spawnSync('true').status).toBe(0);
+    const stats = await api.get(`/api/v1/projects/${id}/sandbox/stats`, { token: owner.accessToken });
+    expect(stats.body.memoryLimitBytes).toBe(128 * 1024 * 1024);
+  });
+
+  it('contains a fork bomb', async () => {
+    const bomb = await exec(api, owner, id, 'bomb() { bomb | bomb & }; bomb; sleep 5', { timeoutMs: 4000 });
+    expect(bomb.exitCode).not.toBe(0);
+    const stats = await api.get(`/api/v1/projects/${id}/sandbox/stats`, { token: owner.accessToken });
+    expect(stats.body.pids).toBeLessThanOrEqual(64);
+    // The host still forks; a restart clears what is left of the bomb.
+    expect(spawnSync('true').status).toBe(0);
+    expect((await api.post(`/api/v1/projects/${id}/sandbox/restart`, { token: owner.accessToken })).status).toBe(200);
+    expect(await sh(api, owner, id, 'echo recovered')).toBe('recovered');
+  });
+
+  it("cannot reach another project's sandbox", async () => {
+    const other = await createProject(api, owner);
+    projects.push(other);
+    await sh(
+      api,
+      owner,
+      other,
+      `nohup node -e "require('http').createServer((q, r) => r.end('other')).listen(8080)" > /tmp/server.log 2>&1 &`,
+    );
+    // The server is up: it answers inside its own sandbox.
+    const self = await exec(api, owner, other, 'for i in $(seq 50); do curl -s localhost:8080 && exit 0; sleep 0.1; done; exit 1');
+    expect(self.stdout).toBe('other');
+    const { ip } = await networkOf(other);
+    const attempt = await exec(api, owner, id, `curl -s --max-time 3 http://${ip}:8080`, { timeoutMs: 10_000 });
+    expect(attempt.exitCode).not.toBe(0);
+    expect(attempt.stdout).not.toContain('other');
+  });
+
+  it("cannot reach Vaporform's own servers, even one listening on every address", async () => {
+    const server = net.createServer((socket) => socket.end('host secret\n'));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const { gateway } = await networkOf(id);
+      // The host itself reaches that address, so the sandbox is refused by the guard, not by routing.
+      const fromHost = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect({ host: gateway, port }, () => {});
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(fromHost).toBe('host secret\n');
+      const targets = [`${gateway}:${port}`, `${gateway}:${new URL(t.baseUrl).port}`, `172.17.0.1:${port}`];
+      for (const target of targets) {
+        const attempt = await exec(api, owner, id, `curl -s --max-time 2 telnet://${target} </dev/null`, { timeoutMs: 10_000 });
+        expect(attempt.stdout, target).not.toContain('host secret');
+        expect(attempt.exitCode, target).not.toBe(0);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reaches nothing on the host loopback: 127.0.0.1 is its own', async () => {
+    const attempt = await exec(api, owner, id, `curl -s --max-time 2 http://127.0.0.1:${new URL(t.baseUrl).port}/health`);
+    expect(attempt.exitCode).not.toBe(0);
+  });
+});

@@ -1,0 +1,177 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxNames } from '../../services/containers/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { createProject, exec, sh } from '../helpers/sandbox.js';
+
+let t: TestApp;
+let api: ApiClient;
+let owner: SignedIn;
+const projects: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { SANDBOX_PAUSE_AFTER_SECONDS: '1', SANDBOX_STOP_AFTER_SECONDS: '2' } });
+  api = new ApiClient(t.baseUrl);
+  owner = await signUp(api, 'sbx');
+});
+afterAll(async () => {
+  for (const id of projects) await t.services.sandboxes.destroy(id).catch(() => {});
+  await t?.close();
+});
+
+async function project(): Promise<string> {
+  const id = await createProject(api, owner);
+  projects.push(id);
+  return id;
+}
+
+async function state(projectId: string): Promise<string> {
+  const response = await api.get(`/api/v1/projects/${projectId}/sandbox`, { token: owner.accessToken });
+  expect(response.status).toBe(200);
+  return response.body.state;
+}
+
+describe('sandbox lifecycle', () => {
+  it('creates the sandbox on first use, with the default limits', async () => {
+    const id = await project();
+    expect(await state(id)).toBe('absent');
+    const started = await api.post(`/api/v1/projects/${id}/sandbox/start`, { token: owner.accessToken });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({
+      state: 'running',
+      image: 'vaporform/sandbox-node:latest',
+      limits: { memoryBytes: 1024 * 1024 * 1024, cpus: 1, pids: 256 },
+    });
+    const stats = await api.get(`/api/v1/projects/${id}/sandbox/stats`, { token: owner.accessToken });
+    expect(stats.status).toBe(200);
+    expect(stats.body.memoryLimitBytes).toBe(1024 * 1024 * 1024);
+    expect(stats.body.pids).toBeGreaterThan(0);
+  });
+
+  it('stops, and resumes transparently on the next exec', async () => {
+    const id = await project();
+    await sh(api, owner, id, 'echo hello > note.txt');
+    const stopped = await api.post(`/api/v1/projects/${id}/sandbox/stop`, { token: owner.accessToken });
+    expect(stopped.body.state).toBe('stopped');
+    expect(await sh(api, owner, id, 'cat note.txt')).toBe('hello');
+    expect(await state(id)).toBe('running');
+  });
+
+  it('pauses when idle, then stops; any use resumes it', async () => {
+    const id = await project();
+    await sh(api, owner, id, 'true');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await t.services.sandboxes.sweepIdle()).paused).toContain(id);
+    expect(await state(id)).toBe('paused');
+    expect(await sh(api, owner, id, 'echo back')).toBe('back');
+    expect(await state(id)).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await t.services.sandboxes.sweepIdle();
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect((await t.services.sandboxes.sweepIdle()).stopped).toContain(id);
+    expect(await state(id)).toBe('stopped');
+    expect(await sh(api, owner, id, 'echo again')).toBe('again');
+  });
+
+  it('keeps the workspace when the container is removed and re-created', async () => {
+    const id = await project();
+    await sh(api, owner, id, 'mkdir -p src && echo kept > src/file.txt');
+    const removed = await api.delete(`/api/v1/projects/${id}/sandbox`, { token: owner.accessToken });
+    expect(removed.status).toBe(204);
+    expect(await state(id)).toBe('absent');
+    expect(await sh(api, owner, id, 'cat src/file.txt')).toBe('kept');
+  });
+
+  it('removes sandbox, network and volumes with the project, after a snapshot of the workspace', async () => {
+    const id = await createProject(api, owner);
+    await sh(api, owner, id, 'echo precious > data.txt');
+    expect((await api.delete(`/api/v1/projects/${id}`, { token: owner.accessToken })).status).toBe(204);
+    const names = sandboxNames(id);
+    const docker = t.infra.docker;
+    await expect(docker.getContainer(names.container).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(docker.getNetwork(names.network).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(docker.getVolume(names.workspaceVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const snapshots = path.join(t.config.objectsDir, 'snapshots', id);
+    expect(existsSync(snapshots)).toBe(true);
+    const [tarName] = readdirSync(snapshots);
+    const { execFileSync } = await import('node:child_process');
+    const listing = execFileSync('tar', ['-tf', path.join(snapshots, tarName!)], { encoding: 'utf8' });
+    expect(listing).toContain('workspace/data.txt');
+  });
+});
+
+describe('exec', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = await project();
+  });
+
+  it('returns exit code, stdout and stderr apart, and the duration', async () => {
+    const result = await exec(api, owner, id, 'echo out; echo err >&2; exit 3');
+    expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs an argv array without a shell', async () => {
+    const result = await exec(api, owner, id, ['echo', '$HOME; rm -rf /']);
+    expect(result.stdout).toBe('$HOME; rm -rf /\n');
+  });
+
+  it('passes stdin, env and cwd', async () => {
+    await sh(api, owner, id, 'mkdir -p sub');
+    const result = await exec(api, owner, id, 'cat; echo " $GREETING"; pwd', {
+      stdin: 'from stdin',
+      env: { GREETING: 'hi there' },
+      cwd: 'sub',
+    });
+    expect(result.stdout).toBe('from stdin hi there\n/workspace/sub\n');
+  });
+
+  it('caps output and says so', async () => {
+    const result = await exec(api, owner, id, 'head -c 3000000 /dev/zero | tr "\\0" a');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdoutTruncated).toBe(true);
+    expect(result.stdout.length).toBe(1024 * 1024);
+  });
+
+  it('kills the whole process group on timeout', async () => {
+    const result = await exec(api, owner, id, 'sleep 300 & sleep 301; echo never', { timeoutMs: 1000 });
+    expect(result.timedOut).toBe(true);
+    expect(result.stdout).not.toContain('never');
+    expect(result.durationMs).toBeLessThan(8000);
+    const left = await sh(api, owner, id, 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "');
+    expect(left).not.toContain('sleep 300');
+    expect(left).not.toContain('sleep 301');
+  });
+
+  it('refuses a working directory outside the workspace', async () => {
+    for (const cwd of ['..', '/etc', '../../root', 'a/../../tmp']) {
+      const response = await api.post(`/api/v1/projects/${id}/exec`, {
+        token: owner.accessToken,
+        body: { command: 'pwd', cwd },
+      });
+      expect(response.status, cwd).toBe(403);
+      expect(response.body.error.code).toBe('PATH_OUTSIDE_WORKSPACE');
+    }
+  });
+
+  it('refuses bad variable names and empty commands with 400', async () => {
+    for (const body of [{ command: 'env', env: { 'BAD NAME': 'x' } }, { command: [] }, { command: '' }, { command: 'x', timeoutMs: 10 }]) {
+      const response = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
+  it('needs the execute permission; strangers do not learn the project exists', async () => {
+    const reader = await signUp(api, 'sbx-reader');
+    await api.post(`/api/v1/projects/${id}/members`, { token: owner.accessToken, body: { email: reader.email, role: 'read' } });
+    const denied = await api.post(`/api/v1/projects/${id}/exec`, { token: reader.accessToken, body: { command: 'id' } });
+    expect(denied.status).toBe(403);
+    expect((await api.get(`/api/v1/projects/${id}/sandbox`, { token: reader.accessToken })).status).toBe(200);
+    const stranger = await signUp(api, 'sbx-stranger');
+    const hidden = await api.post(`/api/v1/projects/${id}/exec`, { token: stranger.accessToken, body: { command: 'id' } });
+    expect(hidden.status).toBe(404);
+  });
+});
