@@ -104,6 +104,17 @@ async function main() {
   process.once('SIGTERM', () => void shutdown(0));
 
   if (!env.DOCKER_HOST) await ensureDocker({ socketPath: env.DOCKER_SOCKET, logFile: path.join(logsDir, 'dockerd.log') });
+  try {
+    // Skipped in a second when nothing changed; the first time takes a few minutes (debootstrap, apt).
+    run(process.execPath, ['--import', 'tsx', path.join(root, 'sandbox-images', 'build.ts')], {
+      what: 'building the sandbox images',
+      cwd: root,
+      env,
+    });
+  } catch (err) {
+    // The API is still useful without sandboxes; say what is missing rather than refusing to start.
+    log(`${err instanceof Error ? err.message : err}: projects cannot start sandboxes until \`npm run images:build\` succeeds`);
+  }
 
   if (!env.DATABASE_URL) {
     const postgres = await startPostgres({

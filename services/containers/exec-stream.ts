@@ -15,7 +15,8 @@ import type { ExecHandle } from './exec.js';
 import type { ContainersService } from './service.js';
 
 const MAX_RUNS_PER_CONNECTION = 10;
-const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+// The longest a run may last unless the client asks for less (EXEC_MAX_TIMEOUT_SECONDS by default).
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 
 function outputTo(connection: Connection, id: string, stream: 'stdout' | 'stderr'): Writable {
   // Decoded per stream, so a character split across two chunks arrives whole.

@@ -166,7 +166,7 @@ export async function startExec(
       await runQuietly(container, [
         'sh',
         '-c',
-        `g=${group}; [ -n "$g" ] && kill -TERM -- -$g 2>/dev/null; sleep ${KILL_GRACE_SECONDS}; [ -n "$g" ] && kill -KILL -- -$g 2>/dev/null; true`,
+        `g=${group}; [ -n "$g" ] && kill -TERM -$g 2>/dev/null; sleep ${KILL_GRACE_SECONDS}; [ -n "$g" ] && kill -KILL -$g 2>/dev/null; true`,
       ]);
     },
     done,

@@ -44,7 +44,7 @@ const execBodySchema = {
   properties: {
     command: {
       description: 'An argv array run as is, or a string run by `sh -c`',
-      oneOf: [
+      anyOf: [
         { type: 'string', minLength: 1, maxLength: 65536 },
         { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', maxLength: 65536 } },
       ],

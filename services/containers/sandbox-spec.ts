@@ -19,11 +19,11 @@ export const LABEL_ROLE = 'vaporform.role';
 
 /** Names of a project's Docker objects; all derived from its id so that nothing needs looking up. */
 export function sandboxNames(projectId: string) {
-  const short = projectId.replaceAll('-', '').slice(0, 12);
+  const short = projectId.replaceAll('-', '').slice(0, 11);
   return {
     container: `vf-sandbox-${projectId}`,
     network: `vf-net-${projectId}`,
-    // Linux interface names are at most 15 characters; the guard matches them by the "vfbr" prefix.
+    // Linux interface names are at most 15 characters (4 + 11); the guard matches them by the prefix.
     bridge: `vfbr${short}`,
     workspaceVolume: `vf-workspace-${projectId}`,
     homeVolume: `vf-home-${projectId}`,

@@ -12,6 +12,8 @@ import { ensurePostgres, ensureTemporalCli } from '../../infra/lib/prereqs.mjs';
 import { createPool } from '../../lib/db.js';
 import { migrate } from '../../lib/migrate.js';
 import { migrationSources } from '../../services/gateway/migrations.js';
+import { createDockerClient } from '../../services/containers/index.js';
+import { ensureSandboxImages, STACKS } from '../../sandbox-images/build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -42,18 +44,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
       logFile: path.join(dir, 'temporal.log'),
     }),
     startRedis({ port: redisPort, logFile: path.join(dir, 'redis.log') }),
+    // The sandbox images, built once per machine (skipped while their inputs are unchanged).
+    ensureSandboxImages(createDockerClient({ socketPath: process.env.DOCKER_SOCKET, host: undefined }), STACKS, {
+      log: (line) => process.stderr.write(`[images] ${line}\n`),
+    }),
   ] as const);
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) {
+  const [postgresResult, temporalResult, redisResult, imagesResult] = results;
+  if (
+    postgresResult.status === 'rejected' ||
+    temporalResult.status === 'rejected' ||
+    redisResult.status === 'rejected' ||
+    imagesResult.status === 'rejected'
+  ) {
     // Stop what did start, or it would outlive the run.
-    await stopAll(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
-    throw failure.reason;
+    await stopAll(
+      [postgresResult, temporalResult, redisResult].flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
+    );
+    throw results.find((result) => result.status === 'rejected')?.reason;
   }
-  const [postgres, temporal, redis] = results.map((result) => (result as PromiseFulfilledResult<any>).value) as [
-    Awaited<ReturnType<typeof startPostgres>>,
-    Awaited<ReturnType<typeof startTemporal>>,
-    Awaited<ReturnType<typeof startRedis>>,
-  ];
+  const [postgres, temporal, redis] = [postgresResult.value, temporalResult.value, redisResult.value];
   const pool = createPool(postgres.url, 1);
   try {
     await migrate(pool, migrationSources);
