@@ -78,6 +78,19 @@ export class SandboxManager {
     });
   }
 
+  /**
+   * The host directory behind the project's /workspace (the volume's mount point), creating the sandbox if
+   * need be. Only for services that must touch files faster than an exec allows; they must resolve every
+   * path with the workspace's own rules (symlinks included), never the host's.
+   */
+  workspaceDir(projectId: string, stack: Stack): Promise<string> {
+    return this.serialized(projectId, async () => {
+      await this.ensureCreated(projectId, stack);
+      const volume = await this.deps.docker.getVolume(sandboxNames(projectId).workspaceVolume).inspect();
+      return volume.Mountpoint;
+    });
+  }
+
   private async ensureCreated(projectId: string, stack: Stack): Promise<Docker.Container> {
     const { docker } = this.deps;
     const names = sandboxNames(projectId);
