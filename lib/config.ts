@@ -37,6 +37,7 @@ export interface Config {
     stopAfterMs: number;
     execOutputLimitBytes: number;
     execTimeoutMs: number;
+    subnetPool: string;
   };
   objectsDir: string;
   ideDistDir: string;
@@ -136,6 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
       stopAfterMs: int(env, 'SANDBOX_STOP_AFTER_SECONDS', 1800, 1) * 1000,
       execOutputLimitBytes: int(env, 'EXEC_OUTPUT_LIMIT_BYTES', 1024 * 1024, 1024),
       execTimeoutMs: int(env, 'EXEC_MAX_TIMEOUT_SECONDS', 600, 1) * 1000,
+      subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
     },
     objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),

@@ -5,4 +5,4 @@ export { ContainersService, sandboxEvents, type AuthorizeProject } from './servi
 export { containersRoutes } from './routes.js';
 export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
-export { sandboxCreateOptions, sandboxNames, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';
+export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';

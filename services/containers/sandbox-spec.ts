@@ -30,6 +30,27 @@ export function sandboxNames(projectId: string) {
   };
 }
 
+/**
+ * Each sandbox network gets a /28 of its own from a private pool (4,096 of them in a /16): Docker's default
+ * pools run out after about thirty networks. The first choice comes from the project id, so that two API
+ * instances usually agree; on a clash the caller tries the next one.
+ */
+export function sandboxSubnet(projectId: string, pool: string, attempt: number): { subnet: string; gateway: string } {
+  const [address, bits] = pool.split('/');
+  const octets = (address ?? '').split('.').map(Number);
+  const prefix = Number(bits);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || !(prefix >= 8 && prefix <= 24)) {
+    throw new Error(`SANDBOX_SUBNET_POOL must be an IPv4 CIDR between /8 and /24, got "${pool}"`);
+  }
+  const slots = 2 ** (28 - prefix);
+  const start = Number.parseInt(projectId.replaceAll('-', '').slice(0, 8), 16);
+  const slot = (start + attempt) % slots;
+  const base = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const network = ((base & ~(2 ** (32 - prefix) - 1)) + slot * 16) >>> 0;
+  const dotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return { subnet: `${dotted(network)}/28`, gateway: dotted(network + 1) };
+}
+
 export function sandboxCreateOptions(options: {
   projectId: string;
   image: string;

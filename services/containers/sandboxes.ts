@@ -7,7 +7,9 @@ import type Docker from 'dockerode';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../lib/object-store.js';
-import { sandboxCreateOptions, sandboxNames, type SandboxLimits } from './sandbox-spec.js';
+import { sandboxCreateOptions, sandboxNames, sandboxSubnet, type SandboxLimits } from './sandbox-spec.js';
+
+const MAX_SUBNET_ATTEMPTS = 64;
 import * as store from './store.js';
 
 export type Stack = 'node' | 'python' | 'go';
@@ -35,6 +37,8 @@ export interface SandboxManagerDeps {
   objects: ObjectStore;
   imageFor: (stack: Stack) => string;
   limits: SandboxLimits;
+  /** The private IPv4 range sandbox networks are carved from, one /28 each. */
+  subnetPool: string;
   idle: { pauseAfterMs: number; stopAfterMs: number };
   /** Told of every state change (the service publishes them as events). */
   onChange: (projectId: string, state: SandboxStatus['state']) => void;
@@ -131,20 +135,28 @@ export class SandboxManager {
     } catch (err) {
       if (dockerStatus(err) !== 404) throw err;
     }
-    try {
-      await this.deps.docker.createNetwork({
-        Name: names.network,
-        Driver: 'bridge',
-        CheckDuplicate: true,
-        Labels: { 'vaporform.project': projectId },
-        Options: {
-          'com.docker.network.bridge.name': names.bridge,
-          'com.docker.network.bridge.enable_icc': 'false',
-        },
-      });
-    } catch (err) {
-      if (dockerStatus(err) !== 409) throw err;
+    for (let attempt = 0; attempt < MAX_SUBNET_ATTEMPTS; attempt++) {
+      const { subnet, gateway } = sandboxSubnet(projectId, this.deps.subnetPool, attempt);
+      try {
+        await this.deps.docker.createNetwork({
+          Name: names.network,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: { 'vaporform.project': projectId },
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gateway }] },
+          Options: {
+            'com.docker.network.bridge.name': names.bridge,
+            'com.docker.network.bridge.enable_icc': 'false',
+          },
+        });
+        return;
+      } catch (err) {
+        if (dockerStatus(err) === 409) return; // another request made it meanwhile
+        if (!/overlap/i.test(String((err as Error).message))) throw err;
+        // That subnet is taken by another network: try the next.
+      }
     }
+    throw new AppError('SERVICE_UNAVAILABLE', 'No free subnet is left for a sandbox network: widen SANDBOX_SUBNET_POOL');
   }
 
   async status(projectId: string): Promise<SandboxStatus> {

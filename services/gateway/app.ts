@@ -78,6 +78,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     objects: infra.objects,
     imageFor: infra.imageFor,
     limits: { memoryBytes: config.sandbox.memoryBytes, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
+    subnetPool: config.sandbox.subnetPool,
     idle: { pauseAfterMs: config.sandbox.pauseAfterMs, stopAfterMs: config.sandbox.stopAfterMs },
     onChange: sandboxEvents(bus),
     onError,

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { sandboxCreateOptions, sandboxNames, sandboxSubnet } from '../../services/containers/index.js';
+
+const PROJECT = '0a1b2c3d-0000-4000-8000-000000000000';
+
+describe('sandbox spec', () => {
+  it('names Docker objects from the project id, the bridge within 15 characters', () => {
+    const names = sandboxNames(PROJECT);
+    expect(names.container).toBe(`vf-sandbox-${PROJECT}`);
+    expect(names.bridge).toMatch(/^vfbr[0-9a-f]{11}$/);
+    expect(names.bridge.length).toBeLessThanOrEqual(15);
+  });
+
+  it('carves a /28 per network from the pool, moving to the next slot on each attempt', () => {
+    const first = sandboxSubnet(PROJECT, '10.213.0.0/16', 0);
+    const second = sandboxSubnet(PROJECT, '10.213.0.0/16', 1);
+    expect(first.subnet).toMatch(/^10\.213\.\d+\.\d+\/28$/);
+    expect(Number(first.subnet.split('.')[3]!.split('/')[0]) % 16).toBe(0);
+    expect(first.gateway).toBe(first.subnet.replace(/\.(\d+)\/28$/, (_m, last) => `.${Number(last) + 1}`));
+    expect(second.subnet).not.toBe(first.subnet);
+    // The last slot wraps around to the first.
+    expect(sandboxSubnet(PROJECT, '10.213.0.0/24', 16).subnet).toBe(sandboxSubnet(PROJECT, '10.213.0.0/24', 0).subnet);
+    expect(() => sandboxSubnet(PROJECT, 'not-a-cidr', 0)).toThrow(/SANDBOX_SUBNET_POOL/);
+  });
+
+  it('asks Docker for every hardening measure', () => {
+    const options = sandboxCreateOptions({
+      projectId: PROJECT,
+      image: 'img',
+      limits: { memoryBytes: 1024 ** 3, cpus: 1, pids: 256 },
+    });
+    expect(options.User).toBe('1000:1000');
+    expect(options.HostConfig).toMatchObject({
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Memory: 1024 ** 3,
+      MemorySwap: 1024 ** 3,
+      NanoCpus: 1e9,
+      PidsLimit: 256,
+      Privileged: false,
+    });
+    const mounts = JSON.stringify(options.HostConfig?.Mounts);
+    expect(mounts).not.toContain('docker.sock');
+    expect(options.HostConfig?.Binds).toBeUndefined();
+  });
+});
