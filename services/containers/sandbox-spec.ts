@@ -78,7 +78,8 @@ export function sandboxCreateOptions(options: {
       NanoCpus: Math.round(options.limits.cpus * 1e9),
       PidsLimit: options.limits.pids,
       Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=268435456' },
+      // exec: build tools run what they compile there (go test, venvs, npx caches).
+      Tmpfs: { '/tmp': 'rw,exec,nosuid,nodev,size=268435456' },
       Mounts: [
         { Type: 'volume', Source: names.workspaceVolume, Target: WORKSPACE },
         { Type: 'volume', Source: names.homeVolume, Target: HOME },
