@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../lib/object-store.js';
 import { sandboxCreateOptions, sandboxNames, sandboxSubnet, type SandboxLimits } from './sandbox-spec.js';
 
 const MAX_SUBNET_ATTEMPTS = 64;
+const TOUCH_INTERVAL_MS = 1000;
 import * as store from './store.js';
 
 export type Stack = 'node' | 'python' | 'go';
@@ -52,6 +53,7 @@ function dockerStatus(err: unknown): number | undefined {
 export class SandboxManager {
   /** One operation at a time per project: two requests must not both create the container. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly touchedAt = new Map<string, number>();
 
   constructor(private readonly deps: SandboxManagerDeps) {}
 
@@ -69,17 +71,24 @@ export class SandboxManager {
   /** The running container of the project's sandbox, created, started or resumed as needed. */
   ensureRunning(projectId: string, stack: Stack): Promise<Docker.Container> {
     return this.serialized(projectId, async () => {
-      const container = await this.ensureCreated(projectId, stack);
-      const info = await container.inspect();
+      const { container, info } = await this.ensureCreated(projectId, stack);
       if (info.State.Paused) await container.unpause();
       else if (!info.State.Running) await container.start();
       if (info.State.Paused || !info.State.Running) {
         await store.setState(this.deps.db, projectId, 'running');
         this.deps.onChange(projectId, 'running');
       }
-      await store.touch(this.deps.db, projectId);
+      this.touch(projectId);
       return container;
     });
+  }
+
+  /** Records use for the idle policy, at most once a second per sandbox and off the request's path. */
+  private touch(projectId: string): void {
+    const now = Date.now();
+    if (now - (this.touchedAt.get(projectId) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.touchedAt.set(projectId, now);
+    store.touch(this.deps.db, projectId).catch(this.deps.onError);
   }
 
   /**
@@ -95,13 +104,15 @@ export class SandboxManager {
     });
   }
 
-  private async ensureCreated(projectId: string, stack: Stack): Promise<Docker.Container> {
+  private async ensureCreated(
+    projectId: string,
+    stack: Stack,
+  ): Promise<{ container: Docker.Container; info: Docker.ContainerInspectInfo }> {
     const { docker } = this.deps;
     const names = sandboxNames(projectId);
     const existing = docker.getContainer(names.container);
     try {
-      await existing.inspect();
-      return existing;
+      return { container: existing, info: await existing.inspect() };
     } catch (err) {
       if (dockerStatus(err) !== 404) throw err;
     }
@@ -119,12 +130,15 @@ export class SandboxManager {
           `The sandbox image ${image} is not built yet: run \`npm run images:build\` (npm start does it)`,
         );
       }
-      if (dockerStatus(err) === 409) return docker.getContainer(names.container);
+      if (dockerStatus(err) === 409) {
+        const raced = docker.getContainer(names.container);
+        return { container: raced, info: await raced.inspect() };
+      }
       throw err;
     }
     await store.upsertSandbox(this.deps.db, { projectId, containerId: container.id, image, state: 'created' });
     this.deps.onChange(projectId, 'created');
-    return container;
+    return { container, info: await container.inspect() };
   }
 
   private async ensureNetwork(projectId: string): Promise<void> {
