@@ -2,11 +2,9 @@
  * Access tokens are JWTs signed with HS256; refresh tokens and API keys are random secrets stored only as
  * SHA-256 hashes. Verification accepts exactly one algorithm and compares signatures in constant time.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../lib/errors.js';
-
-const ISSUER = 'vaporform';
-const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+import { signToken, verifyToken } from '../../lib/signed-token.js';
 
 export interface AccessClaims {
   sub: string;
@@ -15,41 +13,19 @@ export interface AccessClaims {
 }
 
 export function signAccessToken(userId: string, secret: string, ttlSeconds: number, now = Date.now()): string {
-  const iat = Math.floor(now / 1000);
-  const payload = Buffer.from(
-    JSON.stringify({ iss: ISSUER, typ: 'access', sub: userId, iat, exp: iat + ttlSeconds }),
-  ).toString('base64url');
-  const signature = createHmac('sha256', secret).update(`${HEADER}.${payload}`).digest('base64url');
-  return `${HEADER}.${payload}.${signature}`;
+  return signToken({ typ: 'access', sub: userId }, secret, ttlSeconds, now);
 }
 
 export function verifyAccessToken(token: string, secret: string, now = Date.now()): AccessClaims {
-  const invalid = () => new AppError('TOKEN_INVALID', 'The access token is not valid');
-  const parts = token.split('.');
-  if (parts.length !== 3) throw invalid();
-  const [header, payload, signature] = parts as [string, string, string];
-  let parsedHeader: unknown;
-  let claims: Record<string, unknown>;
   try {
-    parsedHeader = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw invalid();
+    const { sub, iat, exp } = verifyToken(token, secret, 'access', now);
+    return { sub, iat, exp };
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'TOKEN_EXPIRED') {
+      throw new AppError('TOKEN_EXPIRED', 'The access token has expired');
+    }
+    throw new AppError('TOKEN_INVALID', 'The access token is not valid');
   }
-  // Only HS256: a token claiming "none" or an asymmetric algorithm is refused before any signature check.
-  if (typeof parsedHeader !== 'object' || parsedHeader === null || (parsedHeader as { alg?: unknown }).alg !== 'HS256') {
-    throw invalid();
-  }
-  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-  if (typeof claims !== 'object' || claims === null) throw invalid();
-  const { iss, typ, sub, iat, exp } = claims;
-  if (iss !== ISSUER || typ !== 'access' || typeof sub !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
-    throw invalid();
-  }
-  if (exp * 1000 <= now) throw new AppError('TOKEN_EXPIRED', 'The access token has expired');
-  return { sub, iat, exp };
 }
 
 export function newSecret(bytes = 32): string {

@@ -6,3 +6,5 @@ export { containersRoutes } from './routes.js';
 export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
 export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';
+export { PreviewService } from './preview.js';
+export { previewRoutes } from './preview-routes.js';

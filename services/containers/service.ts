@@ -13,7 +13,7 @@ export type AuthorizeProject = (
   principal: Principal,
   projectId: string,
   permission: Permission,
-) => Promise<{ id: string; stack: Stack }>;
+) => Promise<{ id: string; stack: Stack; previewPort: number }>;
 
 export interface ContainersServiceDeps {
   docker: Docker;

@@ -20,6 +20,8 @@ import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
   containersRoutes,
+  PreviewService,
+  previewRoutes,
   registerExecStreaming,
   pingDocker,
   SandboxManager,
@@ -27,6 +29,7 @@ import {
   type Docker,
   type Stack,
 } from '../containers/index.js';
+import { FilesService, filesRoutes } from '../files/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import type { TemporalClient } from '../../workflows/client.js';
@@ -53,6 +56,8 @@ export interface Services {
   realtime: RealtimeService;
   sandboxes: SandboxManager;
   containers: ContainersService;
+  preview: PreviewService;
+  files: FilesService;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -90,9 +95,24 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     config: config.sandbox,
   });
   registerExecStreaming(realtime, containers);
+  const preview = new PreviewService({
+    docker: infra.docker,
+    manager: sandboxes,
+    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    secret: config.auth.jwtSecret,
+  });
+  const files = new FilesService({
+    sandboxes,
+    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    bus,
+    onError,
+  });
   // A project's sandbox goes with it, its workspace saved as a snapshot first.
-  projects.onDelete(async (projectId) => void (await containers.destroyForProject(projectId)));
-  return { auth, projects, realtime, sandboxes, containers };
+  projects.onDelete(async (projectId) => {
+    files.stopWatching(projectId);
+    await containers.destroyForProject(projectId);
+  });
+  return { auth, projects, realtime, sandboxes, containers, preview, files };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -182,9 +202,11 @@ export async function buildApp(
       await api.register(projectsRoutes, { projects: services.projects, authenticate });
       await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
       await api.register(containersRoutes, { containers: services.containers, authenticate });
+      await api.register(filesRoutes, { files: services.files, authenticate });
     },
     { prefix: API_PREFIX },
   );
+  await app.register(previewRoutes, { preview: services.preview, authenticate, apiPrefix: API_PREFIX });
 
   if (existsSync(path.join(config.ideDistDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: config.ideDistDir, wildcard: false, index: ['index.html'] });

@@ -18,7 +18,19 @@ const STATUSES = ['active', 'archived'] as const;
 
 const projectSchema = {
   type: 'object',
-  required: ['id', 'name', 'slug', 'description', 'stack', 'status', 'createdAt', 'updatedAt', 'role', 'permissions'],
+  required: [
+    'id',
+    'name',
+    'slug',
+    'description',
+    'stack',
+    'status',
+    'previewPort',
+    'createdAt',
+    'updatedAt',
+    'role',
+    'permissions',
+  ],
   properties: {
     id: uuidSchema,
     name: { type: 'string' },
@@ -26,6 +38,7 @@ const projectSchema = {
     description: { type: 'string' },
     stack: { type: 'string', enum: STACKS },
     status: { type: 'string', enum: STATUSES },
+    previewPort: { type: 'integer', description: 'The port inside the sandbox that /preview/:projectId/ serves' },
     createdAt: dateTimeSchema,
     updatedAt: dateTimeSchema,
     role: { type: 'string', enum: ROLES, description: "The caller's role in the project" },
@@ -162,6 +175,7 @@ export async function projectsRoutes(
             description: descriptionSchema,
             stack: { type: 'string', enum: STACKS },
             status: { type: 'string', enum: STATUSES },
+            previewPort: { type: 'integer', minimum: 1, maximum: 65535 },
           },
         },
         response: { 200: projectSchema, ...errorResponses },

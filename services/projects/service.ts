@@ -15,6 +15,8 @@ export interface Project {
   description: string;
   stack: store.Stack;
   status: store.ProjectStatus;
+  /** The port inside the sandbox that the preview serves. */
+  previewPort: number;
   createdAt: string;
   updatedAt: string;
   /** The caller's role, and what the caller may do here (an API key may narrow it). */
@@ -44,6 +46,7 @@ export interface NewProject {
 
 export type ProjectPatch = Partial<Pick<NewProject, 'name' | 'slug' | 'description' | 'stack'>> & {
   status?: store.ProjectStatus | undefined;
+  previewPort?: number | undefined;
 };
 
 /** How the projects service names people; the auth service provides it. */
@@ -75,6 +78,7 @@ function toProject(row: store.ProjectRow, role: Role, permissions: Permission[])
     description: row.description,
     stack: row.stack,
     status: row.status,
+    previewPort: row.preview_port,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     role,
@@ -199,6 +203,7 @@ export class ProjectsService {
     if (patch.description !== undefined) changes.description = patch.description.trim();
     if (patch.stack !== undefined) changes.stack = patch.stack;
     if (patch.status !== undefined) changes.status = patch.status;
+    if (patch.previewPort !== undefined) changes.preview_port = patch.previewPort;
     if (Object.keys(changes).length === 0) return current;
     let row: store.ProjectRow;
     try {

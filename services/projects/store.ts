@@ -13,6 +13,7 @@ export interface ProjectRow {
   description: string;
   stack: Stack;
   status: ProjectStatus;
+  preview_port: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -27,7 +28,8 @@ export interface MemberRow {
   created_at: Date;
 }
 
-const PROJECT_COLUMNS = 'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.created_at, p.updated_at';
+const PROJECT_COLUMNS =
+  'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.preview_port, p.created_at, p.updated_at';
 
 export async function insertProject(
   db: Queryable,
@@ -110,7 +112,7 @@ export async function visibleProjectIds(db: Queryable, userId: string, projectId
 export async function updateProject(
   db: Queryable,
   projectId: string,
-  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status'>>,
+  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status' | 'preview_port'>>,
 ): Promise<ProjectRow> {
   const columns = Object.keys(patch) as Array<keyof typeof patch>;
   const sets = columns.map((column, i) => `${column} = $${i + 2}`);
