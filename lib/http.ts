@@ -69,3 +69,11 @@ export const bearerSecurity = [{ bearerAuth: [] }];
 export const uuidSchema = { type: 'string', format: 'uuid' } as const;
 
 export const dateTimeSchema = { type: 'string', format: 'date-time' } as const;
+
+/** Path parameters of every route under /projects/:projectId. */
+export const projectIdParams = {
+  type: 'object',
+  required: ['projectId'],
+  additionalProperties: false,
+  properties: { projectId: uuidSchema },
+} as const;

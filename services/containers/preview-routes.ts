@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import WebSocket from 'ws';
 import { AppError } from '../../lib/errors.js';
-import { bearerSecurity, errorResponses, principalOf, requireAuth, uuidSchema, type Authenticate } from '../../lib/http.js';
+import { bearerSecurity, errorResponses, principalOf, projectIdParams, requireAuth, type Authenticate } from '../../lib/http.js';
 import { PREVIEW_COOKIE, PREVIEW_TOKEN_PARAM, type PreviewService, type PreviewTarget } from './preview.js';
 
 /** Hop-by-hop headers, and ours, are not passed on. */
@@ -50,12 +50,7 @@ export async function previewRoutes(
             tags: ['sandboxes'],
             summary: 'A link that opens the project\'s preview (its preview port, served at /preview/:projectId/)',
             security: bearerSecurity,
-            params: {
-              type: 'object',
-              required: ['projectId'],
-              additionalProperties: false,
-              properties: { projectId: uuidSchema },
-            },
+            params: projectIdParams,
             response: {
               200: {
                 type: 'object',

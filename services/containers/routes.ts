@@ -4,6 +4,7 @@ import {
   bearerSecurity,
   dateTimeSchema,
   errorResponses,
+  projectIdParams,
   principalOf,
   requireAuth,
   uuidSchema,
@@ -13,12 +14,6 @@ import type { ExecRequest } from './exec.js';
 import type { ContainersService } from './service.js';
 
 const tags = ['sandboxes'];
-const projectParams = {
-  type: 'object',
-  required: ['projectId'],
-  additionalProperties: false,
-  properties: { projectId: uuidSchema },
-} as const;
 
 const statusSchema = {
   type: 'object',
@@ -78,7 +73,7 @@ export async function containersRoutes(
   app.addHook('onRequest', requireAuth(opts.authenticate));
 
   const lifecycle = (summary: string) => ({
-    schema: { tags, summary, security: bearerSecurity, params: projectParams, response: { 200: statusSchema, ...errorResponses } },
+    schema: { tags, summary, security: bearerSecurity, params: projectIdParams, response: { 200: statusSchema, ...errorResponses } },
   });
 
   app.get<{ Params: { projectId: string } }>('/projects/:projectId/sandbox', lifecycle('The sandbox and its state'), (request) =>
@@ -105,7 +100,7 @@ export async function containersRoutes(
         tags,
         summary: 'Remove the sandbox container (needs "admin"); the workspace is kept for the next one',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         response: { 204: { type: 'null' }, ...errorResponses },
       },
     },
@@ -122,7 +117,7 @@ export async function containersRoutes(
         tags,
         summary: 'Live CPU, memory and process counts',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         response: {
           200: {
             type: 'object',
@@ -148,7 +143,7 @@ export async function containersRoutes(
         tags,
         summary: "The sandbox's own output, newest last",
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -173,7 +168,7 @@ export async function containersRoutes(
         tags,
         summary: 'Run a command in the sandbox (needs "execute"); output is capped, with a truncation flag',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         body: execBodySchema,
         response: { 200: execResultSchema, ...errorResponses },
       },

@@ -5,6 +5,7 @@ import {
   bearerSecurity,
   dateTimeSchema,
   errorResponses,
+  projectIdParams,
   principalOf,
   requireAuth,
   uuidSchema,
@@ -62,12 +63,6 @@ const nameSchema = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const slugSchema = { type: 'string', pattern: SLUG_PATTERN, maxLength: 63 } as const;
 const descriptionSchema = { type: 'string', maxLength: 2000 } as const;
 
-const projectParams = {
-  type: 'object',
-  required: ['projectId'],
-  additionalProperties: false,
-  properties: { projectId: uuidSchema },
-} as const;
 
 const memberParams = {
   type: 'object',
@@ -150,7 +145,7 @@ export async function projectsRoutes(
         tags,
         summary: 'One project',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         response: { 200: projectSchema, ...errorResponses },
       },
     },
@@ -164,7 +159,7 @@ export async function projectsRoutes(
         tags,
         summary: 'Change a project (needs "admin")',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -191,7 +186,7 @@ export async function projectsRoutes(
         tags,
         summary: 'Delete a project (owners only)',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         response: { 204: { type: 'null' }, ...errorResponses },
       },
     },
@@ -208,7 +203,7 @@ export async function projectsRoutes(
         tags,
         summary: 'Members of a project and their roles',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         response: {
           200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: memberSchema } } },
           ...errorResponses,
@@ -225,7 +220,7 @@ export async function projectsRoutes(
         tags,
         summary: 'Add an existing account by email (needs "admin"; owners alone grant owner or admin)',
         security: bearerSecurity,
-        params: projectParams,
+        params: projectIdParams,
         body: {
           type: 'object',
           required: ['email', 'role'],
