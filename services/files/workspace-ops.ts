@@ -70,7 +70,12 @@ export async function lstatIn(dir: DirHandle, name: string): Promise<Stats | nul
 }
 
 /** Creates the missing directories below `parts`, one by one; returns the parts of the deepest one. */
-export async function makeDirs(ws: Workspace, parts: string[], missing: string[]): Promise<string[]> {
+export async function makeDirs(
+  ws: Workspace,
+  parts: string[],
+  missing: string[],
+  onCreated?: (parts: string[]) => void,
+): Promise<string[]> {
   let current = parts;
   for (const name of missing) {
     await ws.inDir(current, async (dir) => {
@@ -83,6 +88,7 @@ export async function makeDirs(ws: Workspace, parts: string[], missing: string[]
         return;
       }
       await fs.lchown(dir.at(name), SANDBOX_UID, SANDBOX_GID);
+      onCreated?.([...current, name]);
     });
     current = [...current, name];
   }
@@ -112,4 +118,33 @@ export async function removeIn(dir: DirHandle, name: string, recursive: boolean)
 export async function openChildDir(dir: DirHandle, name: string): Promise<DirHandle> {
   const handle = await fs.open(dir.at(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   return new DirHandle(handle, [...dir.parts, name]);
+}
+
+export interface Target {
+  /** The real directory the name goes in. */
+  parent: string[];
+  name: string;
+  /** lstat of what is there now; null when nothing is. */
+  stat: Stats | null;
+}
+
+/**
+ * Where a path to be created or replaced goes: its real parent directory (created if `createParents`) and
+ * its name. The workspace root itself is never a target.
+ */
+export async function prepareTarget(
+  ws: Workspace,
+  input: string,
+  options: { followFinal: boolean; createParents: boolean; onCreated?: (parts: string[]) => void },
+): Promise<Target> {
+  const resolved = await ws.resolve(input, { allowMissing: true, followFinal: options.followFinal });
+  if (resolved.missing.length > 0) {
+    if (resolved.missing.length > 1 && !options.createParents) {
+      throw new AppError('FILE_NOT_FOUND', 'The parent directory does not exist', { path: input });
+    }
+    const parent = await makeDirs(ws, resolved.parts, resolved.missing.slice(0, -1), options.onCreated);
+    return { parent, name: resolved.missing.at(-1)!, stat: null };
+  }
+  if (resolved.parts.length === 0) throw new AppError('INVALID_PATH', 'The workspace root cannot be replaced', { path: input });
+  return { parent: resolved.parts.slice(0, -1), name: resolved.parts.at(-1)!, stat: resolved.stat };
 }
