@@ -40,6 +40,8 @@ export interface Config {
     subnetPool: string;
   };
   objectsDir: string;
+  /** S3 or MinIO for objects; unset: the local objects directory. */
+  s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string } | undefined;
   ideDistDir: string;
 }
 
@@ -92,6 +94,16 @@ function secret(env: Env, name: string, dataDir: string, fileName: string): stri
   }
 }
 
+function s3Settings(env: Env): Config['s3'] {
+  const endpoint = env.S3_ENDPOINT;
+  if (!endpoint) return undefined;
+  if (!/^https?:\/\//.test(endpoint)) throw new ConfigError(`S3_ENDPOINT must be an http(s) URL, got "${endpoint}"`);
+  const accessKey = env.S3_ACCESS_KEY;
+  const secretKey = env.S3_SECRET_KEY;
+  if (!accessKey || !secretKey) throw new ConfigError('S3_ENDPOINT is set: S3_ACCESS_KEY and S3_SECRET_KEY are needed too');
+  return { endpoint, accessKey, secretKey, bucket: env.S3_BUCKET || 'vaporform', region: env.S3_REGION || 'us-east-1' };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(repoRoot, env.DATA_DIR ?? '.data');
   const databaseUrl = env.DATABASE_URL;
@@ -140,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
     },
     objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
+    s3: s3Settings(env),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
   };
 }

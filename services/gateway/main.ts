@@ -5,7 +5,7 @@ import { createPool } from '../../lib/db.js';
 import { createEventBus } from '../../lib/event-bus.js';
 import { migrate } from '../../lib/migrate.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
-import { LocalObjectStore } from '../../lib/object-store.js';
+import { createObjectStore } from '../../lib/object-store.js';
 import { createDockerClient, installHostGuard } from '../containers/index.js';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { TemporalClient } from '../../workflows/client.js';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     limiter,
     docker: createDockerClient(config.docker),
     temporal: new TemporalClient(config.temporal),
-    objects: new LocalObjectStore(config.objectsDir),
+    objects: createObjectStore(config),
     imageFor: sandboxImageName,
   };
   const services = createServices(infra, (err) => reportError(err));
