@@ -13,6 +13,7 @@ import type { SandboxManager, Stack } from '../containers/index.js';
 import { packDirectory, readArchive } from './archive.js';
 import { SandboxWatcher, type ChangeKind } from './sandbox-watcher.js';
 import { looksBinary, searchText, type SearchMatch } from './search.js';
+import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { buildTree, entryType, type TreeNode } from './tree.js';
 import {
   lstatIn,
@@ -123,7 +124,7 @@ export class FilesService {
   private readonly limits: FilesLimits;
   private readonly projects = new Map<string, Promise<ProjectFiles>>();
   /** One change at a time per path: the version check and the write must not interleave with another's. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedQueue();
 
   constructor(private readonly deps: FilesServiceDeps) {
     this.limits = { ...DEFAULT_FILES_LIMITS, ...deps.limits };
@@ -224,17 +225,6 @@ export class FilesService {
     return (parts: string[]) => void this.announce(projectId, files, principal, { path: relPath(parts), kind: 'created' });
   }
 
-  private async locked<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => {});
-    this.locks.set(key, settled);
-    void settled.then(() => {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    });
-    return next;
-  }
-
   async tree(
     principal: Principal,
     projectId: string,
@@ -293,7 +283,7 @@ export class FilesService {
     // Parents are created only after the checks below: resolve without creating first.
     const resolved = await ws.resolve(path, { followFinal: true, allowMissing: true });
     const key = `${projectId}:${relPath([...resolved.parts, ...resolved.missing])}`;
-    return this.locked(key, async () => {
+    return this.locks.run(key, async () => {
       const target = await prepareTarget(ws, path, {
         followFinal: true,
         createParents: true,
