@@ -88,6 +88,8 @@ export async function ensureSandboxImages(
       image: 'base',
       name: BASE_IMAGE,
       dir: path.join(here, 'base'),
+      // The in-sandbox exec agent (Go source), built by the base Dockerfile's first stage.
+      include: { agent: path.join(here, 'agent') },
       buildargs: { BASE: parent.ref },
       parentHash: parent.hash,
       force: options.force ?? false,
@@ -226,6 +228,8 @@ interface DockerfileImage {
   name: string;
   /** The directory holding the Dockerfile and its context files. */
   dir: string;
+  /** More directories copied into the context (context sub-directory -> source directory); part of the hash. */
+  include?: Record<string, string>;
   buildargs: Record<string, string>;
   /** More inputs that enter the hash, for what `prepareContext` adds (e.g. downloaded tarballs' names and sizes). */
   extraInputs?: string[];
@@ -247,6 +251,12 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
     const content = await readFile(path.join(spec.dir, file));
     hash.update(`file ${file} ${content.length}\n`).update(content).update('\n');
   }
+  for (const [into, from] of Object.entries(spec.include ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const file of await listFiles(from)) {
+      const content = await readFile(path.join(from, file));
+      hash.update(`file ${into}/${file} ${content.length}\n`).update(content).update('\n');
+    }
+  }
   for (const [key, value] of Object.entries(spec.buildargs).sort(([a], [b]) => a.localeCompare(b))) {
     hash.update(`arg ${key}=${value}\n`);
   }
@@ -264,6 +274,7 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
   const context = await mkdtemp(path.join(os.tmpdir(), `vaporform-context-${spec.image}-`));
   try {
     await cp(spec.dir, context, { recursive: true });
+    for (const [into, from] of Object.entries(spec.include ?? {})) await cp(from, path.join(context, into), { recursive: true });
     await spec.prepareContext?.(context);
     const tar = tarOf(context, ['--owner=0', '--group=0']);
     const stream = await docker.buildImage(
@@ -290,6 +301,7 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
     }
   } finally {
     await rm(context, { recursive: true, force: true });
+    await removeStageImages(docker, log);
   }
   const built = await inspect(docker, name);
   if (!built || built.labels[HASH_LABEL] !== inputsHash) throw new Error(`${name} was built but does not carry its inputs hash`);
@@ -297,6 +309,21 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
   const seconds = elapsed(started);
   log(`built ${name} ${shortId(built.id)} in ${seconds}s`);
   return { image: spec.image, name, id: built.id, inputsHash, status: 'built', seconds };
+}
+
+/**
+ * Removes the untagged images that the build stages of a multi-stage Dockerfile leave behind (marked with the label
+ * `vaporform.stage`, e.g. the base's Go toolchain stage): only the final image is kept.
+ */
+async function removeStageImages(docker: Docker, log: Log): Promise<void> {
+  const stages = await docker.listImages({ filters: { dangling: ['true'], label: ['vaporform.stage'] } }).catch(() => []);
+  for (const stage of stages) {
+    await docker
+      .getImage(stage.Id)
+      .remove()
+      .then(() => log(`removed the build stage image ${shortId(stage.Id)}`))
+      .catch(() => {});
+  }
 }
 
 /** The identity of a public base image: its own inputs-hash label if it has one, else its id. Pulls it if missing. */

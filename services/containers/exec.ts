@@ -69,7 +69,7 @@ export function validateEnv(env: Record<string, string> | undefined): string[] {
   });
 }
 
-function argvOf(command: ExecRequest['command']): string[] {
+export function argvOf(command: ExecRequest['command']): string[] {
   const argv = typeof command === 'string' ? ['sh', '-c', command] : command;
   if (argv.length === 0 || argv[0] === '') throw new AppError('VALIDATION_FAILED', 'The command is empty');
   if (argv.some((arg) => arg.includes('\0'))) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');

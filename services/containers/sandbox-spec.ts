@@ -16,6 +16,10 @@ export const WORKSPACE = '/workspace';
 export const HOME = '/home/sandbox';
 export const LABEL_PROJECT = 'vaporform.project';
 export const LABEL_ROLE = 'vaporform.role';
+/** The port the in-sandbox exec agent (sandbox-images/agent) listens on, on the sandbox's own network. */
+export const AGENT_PORT = 7681;
+/** The environment variable that hands the agent its token (the agent removes it from its own environment). */
+export const AGENT_TOKEN_ENV = 'VF_AGENT_TOKEN';
 
 /** Names of a project's Docker objects; all derived from its id so that nothing needs looking up. */
 export function sandboxNames(projectId: string) {
@@ -56,6 +60,8 @@ export function sandboxCreateOptions(options: {
   image: string;
   limits: SandboxLimits;
   env?: Record<string, string>;
+  /** The bearer token the exec agent accepts (see SandboxManager.agentToken). */
+  agentToken: string;
 }): ContainerCreateOptions {
   const names = sandboxNames(options.projectId);
   return {
@@ -64,10 +70,9 @@ export function sandboxCreateOptions(options: {
     Hostname: 'sandbox',
     User: `${SANDBOX_UID}:${SANDBOX_UID}`,
     WorkingDir: WORKSPACE,
-    Env: Object.entries({ HOME, ...options.env }).map(([key, value]) => `${key}=${value}`),
+    Env: Object.entries({ HOME, ...options.env, [AGENT_TOKEN_ENV]: options.agentToken }).map(([key, value]) => `${key}=${value}`),
     Labels: { [LABEL_PROJECT]: options.projectId, [LABEL_ROLE]: 'sandbox' },
-    // The image's tini is PID 1 and reaps zombies; the container idles until something is run in it.
-    Cmd: ['sleep', 'infinity'],
+    // No Cmd: the image's own runs, tini as PID 1 (reaps zombies) and the exec agent as the main process.
     HostConfig: {
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

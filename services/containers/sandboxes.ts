@@ -3,11 +3,19 @@
  * by any use, removed (after a snapshot of its workspace) with its project. Docker is the source of truth
  * for what runs; the `sandboxes` table remembers state and last use across API instances.
  */
+import { createHmac } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../lib/object-store.js';
-import { sandboxCreateOptions, sandboxNames, sandboxSubnet, type SandboxLimits } from './sandbox-spec.js';
+import {
+  AGENT_PORT,
+  AGENT_TOKEN_ENV,
+  sandboxCreateOptions,
+  sandboxNames,
+  sandboxSubnet,
+  type SandboxLimits,
+} from './sandbox-spec.js';
 
 const MAX_SUBNET_ATTEMPTS = 64;
 const TOUCH_INTERVAL_MS = 1000;
@@ -44,7 +52,12 @@ export interface SandboxManagerDeps {
   /** Told of every state change (the service publishes them as events). */
   onChange: (projectId: string, state: SandboxStatus['state']) => void;
   onError: (err: unknown) => void;
+  /** A server secret the exec agents' per-sandbox tokens are derived from (HMAC of the project id). */
+  agentSecret: string;
 }
+
+/** Where a sandbox's exec agent answers; null when the container predates the agent (no token in its env). */
+export type AgentEndpoint = { url: string; token: string } | null;
 
 function dockerStatus(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
@@ -54,6 +67,8 @@ export class SandboxManager {
   /** One operation at a time per project: two requests must not both create the container. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly touchedAt = new Map<string, number>();
+  /** The exec agent's endpoint per project, read once per container; dropped whenever it is (re)created or removed. */
+  private readonly agents = new Map<string, AgentEndpoint>();
 
   constructor(private readonly deps: SandboxManagerDeps) {}
 
@@ -73,7 +88,10 @@ export class SandboxManager {
     return this.serialized(projectId, async () => {
       const { container, info } = await this.ensureCreated(projectId, stack);
       if (info.State.Paused) await container.unpause();
-      else if (!info.State.Running) await container.start();
+      else if (!info.State.Running) {
+        this.agents.delete(projectId); // a (re)started container may get another address
+        await container.start();
+      }
       if (info.State.Paused || !info.State.Running) {
         await store.setState(this.deps.db, projectId, 'running');
         this.deps.onChange(projectId, 'running');
@@ -81,6 +99,33 @@ export class SandboxManager {
       this.touch(projectId);
       return container;
     });
+  }
+
+  /** The token the project's exec agent accepts: derived from the server secret, so nothing is stored. */
+  agentToken(projectId: string): string {
+    return createHmac('sha256', this.deps.agentSecret).update(`vaporform-agent:${projectId}`).digest('hex');
+  }
+
+  /**
+   * The project's exec agent (`http://<address on its project network>:7681` and its token), the sandbox created,
+   * started or resumed as needed. Null for a container made before the agent existed: use docker exec there.
+   */
+  async agentEndpoint(projectId: string, stack: Stack): Promise<AgentEndpoint> {
+    const container = await this.ensureRunning(projectId, stack);
+    const cached = this.agents.get(projectId);
+    if (cached !== undefined) return cached;
+    const info = await container.inspect();
+    const token = this.agentToken(projectId);
+    const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
+    if (!host) return null; // not cached: the address may just not be there yet
+    const endpoint = (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+    this.agents.set(projectId, endpoint);
+    return endpoint;
+  }
+
+  /** Forgets the cached agent endpoint (e.g. after it stopped answering). */
+  forgetAgent(projectId: string): void {
+    this.agents.delete(projectId);
   }
 
   /** Records use for the idle policy, at most once a second per sandbox and off the request's path. */
@@ -117,11 +162,12 @@ export class SandboxManager {
       if (dockerStatus(err) !== 404) throw err;
     }
     await this.ensureNetwork(projectId);
+    this.agents.delete(projectId);
     const image = this.deps.imageFor(stack);
     let container: Docker.Container;
     try {
       container = await docker.createContainer(
-        sandboxCreateOptions({ projectId, image, limits: this.deps.limits }),
+        sandboxCreateOptions({ projectId, image, limits: this.deps.limits, agentToken: this.agentToken(projectId) }),
       );
     } catch (err) {
       if (dockerStatus(err) === 404) {
@@ -219,6 +265,7 @@ export class SandboxManager {
       const info = await this.inspectOrNotFound(container);
       if (info.State.Paused) await container.unpause();
       if (info.State.Running) await container.stop({ t: 5 });
+      this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'stopped');
     });
@@ -273,6 +320,7 @@ export class SandboxManager {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       await this.inspectOrNotFound(container);
       await container.remove({ force: true, v: false });
+      this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'absent');
     });
@@ -294,6 +342,7 @@ export class SandboxManager {
         snapshotKey = `snapshots/${projectId}/${new Date().toISOString().replace(/[:.]/g, '-')}.tar`;
         await this.deps.objects.put(snapshotKey, archive);
         await container.remove({ force: true, v: false });
+        this.agents.delete(projectId);
       } catch (err) {
         if (dockerStatus(err) !== 404) throw err;
       }

@@ -5,7 +5,8 @@ import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { makeEvent, type EventBus } from '../../lib/event-bus.js';
 import type { Writable } from 'node:stream';
-import { runExec, startExec, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
+import { agentExec, AgentUnavailable } from './agent-client.js';
+import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 
 /** The projects service's access check, as this service needs it. */
@@ -69,8 +70,23 @@ export class ContainersService {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
+    // Validated here whichever way the command runs.
+    const argv = argvOf(request.command);
+    const cwd = workspaceCwd(request.cwd);
+    const env = validateEnv(request.env);
+    const outputLimit = this.deps.config.execOutputLimitBytes;
+    const endpoint = await this.deps.manager.agentEndpoint(projectId, project.stack);
+    if (endpoint) {
+      try {
+        return await agentExec(endpoint, { argv, cwd, env, timeoutMs: request.timeoutMs, stdin: request.stdin ?? '', outputLimit });
+      } catch (err) {
+        if (!(err instanceof AgentUnavailable)) throw err;
+        // The agent did not answer (not up yet, or gone): the command did not run; docker exec is slower but sure.
+        this.deps.manager.forgetAgent(projectId);
+      }
+    }
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
-    return runExec(this.deps.docker, container, request, { outputLimitBytes: this.deps.config.execOutputLimitBytes });
+    return runExec(this.deps.docker, container, request, { outputLimitBytes: outputLimit });
   }
 
   /** Starts a command whose output streams to the writables; the handle writes stdin and kills. */

@@ -179,6 +179,10 @@ export class FilesService {
 
   private sandboxChanged(projectId: string, files: ProjectFiles, path: string, kind: ChangeKind, stat: Stats | null): void {
     if (this.isOwnChange(files, path, stat)) return;
+    // The watcher batches events (debounce): the API's own create and a change by the sandbox right after it can
+    // arrive as one "created". The API already announced the creation; what the sandbox did is a modification.
+    const own = files.suppressed.get(path);
+    if (kind === 'created' && stat && own && own.until > Date.now() && own.stamp !== ABSENT) kind = 'modified';
     void this.deps.bus.publish(makeEvent(projectId, 'file.changed', { path, kind }, { kind: 'sandbox' }));
   }
 

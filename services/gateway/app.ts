@@ -87,6 +87,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     idle: { pauseAfterMs: config.sandbox.pauseAfterMs, stopAfterMs: config.sandbox.stopAfterMs },
     onChange: sandboxEvents(bus),
     onError,
+    agentSecret: config.auth.jwtSecret,
   });
   const containers = new ContainersService({
     docker: infra.docker,

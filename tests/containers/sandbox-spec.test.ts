@@ -28,8 +28,12 @@ describe('sandbox spec', () => {
       projectId: PROJECT,
       image: 'img',
       limits: { memoryBytes: 1024 ** 3, cpus: 1, pids: 256 },
+      agentToken: 'tok',
     });
     expect(options.User).toBe('1000:1000');
+    // The image's CMD runs (the exec agent under tini); the agent gets its token through the environment.
+    expect(options.Cmd).toBeUndefined();
+    expect(options.Env).toContain('VF_AGENT_TOKEN=tok');
     expect(options.HostConfig).toMatchObject({
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

@@ -89,6 +89,8 @@ describe('sandbox images', () => {
     expect(base.Config.User).toBe('1000:1000');
     expect(base.Config.WorkingDir).toBe('/workspace');
     expect(base.Config.Entrypoint).toEqual(['/usr/bin/tini', '--']);
+    // The main process is the exec agent (sandbox-images/agent), a static binary built in the first stage.
+    expect(base.Config.Cmd).toEqual(['/usr/local/bin/vaporform-agent']);
   });
 
   it.each(STACKS)('%s: runs as uid 1000 under tini, with git and curl, on a read-only root', async (stack: Stack) => {

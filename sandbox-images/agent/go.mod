@@ -1,0 +1,3 @@
+module vaporform/sandbox-agent
+
+go 1.19
