@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Db } from '../../lib/db.js';
+import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { AppError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import {
@@ -65,27 +66,16 @@ function dockerStatus(err: unknown): number | undefined {
 
 export class SandboxManager {
   /** One operation at a time per project: two requests must not both create the container. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   private readonly touchedAt = new Map<string, number>();
   /** The exec agent's endpoint per project, read once per container; dropped whenever it is (re)created or removed. */
   private readonly agents = new Map<string, AgentEndpoint>();
 
   constructor(private readonly deps: SandboxManagerDeps) {}
 
-  private serialized<T>(projectId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(projectId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => {});
-    this.queues.set(projectId, settled);
-    void settled.then(() => {
-      if (this.queues.get(projectId) === settled) this.queues.delete(projectId);
-    });
-    return next;
-  }
-
   /** The running container of the project's sandbox, created, started or resumed as needed. */
   ensureRunning(projectId: string, stack: Stack): Promise<Docker.Container> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       const { container, info } = await this.ensureCreated(projectId, stack);
       if (info.State.Paused) await container.unpause();
       else if (!info.State.Running) {
@@ -142,7 +132,7 @@ export class SandboxManager {
    * path with the workspace's own rules (symlinks included), never the host's.
    */
   workspaceDir(projectId: string, stack: Stack): Promise<string> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       await this.ensureCreated(projectId, stack);
       const volume = await this.deps.docker.getVolume(sandboxNames(projectId).workspaceVolume).inspect();
       return volume.Mountpoint;
@@ -260,7 +250,7 @@ export class SandboxManager {
   }
 
   stop(projectId: string): Promise<void> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       const info = await this.inspectOrNotFound(container);
       if (info.State.Paused) await container.unpause();
@@ -280,7 +270,7 @@ export class SandboxManager {
 
   /** Pauses a running sandbox (idle policy); the next use resumes it. */
   pause(projectId: string): Promise<void> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       const info = await this.inspectOrNotFound(container);
       if (!info.State.Running || info.State.Paused) return;
@@ -316,7 +306,7 @@ export class SandboxManager {
 
   /** Removes the container only: the workspace and home volumes stay for the next one. */
   removeContainer(projectId: string): Promise<void> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       await this.inspectOrNotFound(container);
       await container.remove({ force: true, v: false });
@@ -331,7 +321,7 @@ export class SandboxManager {
    * snapshot in object storage. Returns the snapshot's key, or null when there was no container to save from.
    */
   destroy(projectId: string): Promise<string | null> {
-    return this.serialized(projectId, async () => {
+    return this.queue.run(projectId, async () => {
       const { docker } = this.deps;
       const names = sandboxNames(projectId);
       const container = docker.getContainer(names.container);

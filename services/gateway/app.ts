@@ -72,6 +72,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     onBackgroundError: onError,
   });
   projects = new ProjectsService({ db, bus, users: auth });
+  const authorize = projects.authorize.bind(projects);
   const realtime = new RealtimeService({
     bus,
     canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
@@ -92,19 +93,19 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const containers = new ContainersService({
     docker: infra.docker,
     manager: sandboxes,
-    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    authorize,
     config: config.sandbox,
   });
   registerExecStreaming(realtime, containers);
   const preview = new PreviewService({
     docker: infra.docker,
     manager: sandboxes,
-    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    authorize,
     secret: config.auth.jwtSecret,
   });
   const files = new FilesService({
     sandboxes,
-    authorize: (principal, projectId, permission) => projects.authorize(principal, projectId, permission),
+    authorize,
     bus,
     onError,
   });
