@@ -1,0 +1,7 @@
+/** The IR service's public surface. */
+export { readModel, validateChange, diffModels, type ModelReading, type FileChanges } from './service.js';
+export type { DiffElement, DiffEntry, ModelDiff } from './diff.js';
+export { DIAGNOSTIC_CODES, hasErrors, type Diagnostic, type DiagnosticCode, type Severity, type Suggestion } from './diagnostics.js';
+export { irSchema } from './schema.js';
+export { isIrFile } from './merge.js';
+export * from './model.js';

@@ -1,0 +1,208 @@
+/**
+ * Files -> one model. Each file is parsed and checked against the schema; whatever parsed is then read
+ * leniently (missing lists become empty, wrong values become blanks) so that semantic checks still run on a
+ * file with a schema error and every list keeps its indices, hence its JSON pointers.
+ */
+import type { Diagnostic } from './diagnostics.js';
+import type {
+  Aggregate,
+  BoundedContext,
+  Command,
+  Entity,
+  Enum,
+  Event,
+  Files,
+  Model,
+  Project,
+  Property,
+  Query,
+  Relationship,
+  RelationshipKind,
+  Runtime,
+  ValidationRules,
+  ValueObject,
+} from './model.js';
+import { locate, parseFile, type ParsedFile } from './parse.js';
+import { checkSchema } from './schema-diagnostics.js';
+
+/** Which workspace files are IR files. */
+export function isIrFile(path: string): boolean {
+  return /^ir\/.+\.ya?ml$/.test(path);
+}
+
+type Raw = Record<string, unknown>;
+
+const record = (value: unknown): Raw =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Raw) : {};
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+const optionalText = (value: unknown): { description?: string } =>
+  typeof value === 'string' ? { description: value } : {};
+
+function readValidation(value: unknown): ValidationRules | undefined {
+  if (value === undefined) return undefined;
+  const raw = record(value);
+  const rules: ValidationRules = {};
+  for (const key of ['min', 'max', 'min_length', 'max_length'] as const)
+    if (typeof raw[key] === 'number') rules[key] = raw[key];
+  if (typeof raw['pattern'] === 'string') rules.pattern = raw['pattern'];
+  return rules;
+}
+
+function readProperty(value: unknown): Property {
+  const raw = record(value);
+  const validation = readValidation(raw['validation']);
+  return {
+    name: text(raw['name']),
+    type: text(raw['type']),
+    ...(typeof raw['identifier'] === 'boolean' ? { identifier: raw['identifier'] } : {}),
+    ...(typeof raw['required'] === 'boolean' ? { required: raw['required'] } : {}),
+    ...optionalText(raw['description']),
+    ...(validation ? { validation } : {}),
+  };
+}
+
+function readStructure(value: unknown): Entity & ValueObject {
+  const raw = record(value);
+  return { name: text(raw['name']), ...optionalText(raw['description']), properties: list(raw['properties']).map(readProperty) };
+}
+
+function readEnum(value: unknown): Enum {
+  const raw = record(value);
+  return { name: text(raw['name']), ...optionalText(raw['description']), values: list(raw['values']).map(text) };
+}
+
+function readAggregate(value: unknown): Aggregate {
+  const raw = record(value);
+  return {
+    name: text(raw['name']),
+    ...optionalText(raw['description']),
+    root_entity: readStructure(raw['root_entity']),
+    entities: list(raw['entities']).map(readStructure),
+    value_objects: list(raw['value_objects']).map(readStructure),
+    enums: list(raw['enums']).map(readEnum),
+  };
+}
+
+function readCommand(value: unknown): Command {
+  const raw = record(value);
+  return {
+    name: text(raw['name']),
+    ...optionalText(raw['description']),
+    aggregate: text(raw['aggregate']),
+    parameters: list(raw['parameters']).map(readProperty),
+    emits: list(raw['emits']).map(text),
+  };
+}
+
+function readEvent(value: unknown): Event {
+  const raw = record(value);
+  return {
+    name: text(raw['name']),
+    ...optionalText(raw['description']),
+    ...(typeof raw['aggregate'] === 'string' ? { aggregate: raw['aggregate'] } : {}),
+    payload: list(raw['payload']).map(readProperty),
+  };
+}
+
+function readQuery(value: unknown): Query {
+  const raw = record(value);
+  return {
+    name: text(raw['name']),
+    ...optionalText(raw['description']),
+    parameters: list(raw['parameters']).map(readProperty),
+    ...(typeof raw['result'] === 'string' ? { result: raw['result'] } : {}),
+  };
+}
+
+function readRelationship(value: unknown): Relationship {
+  const raw = record(value);
+  return {
+    from: text(raw['from']),
+    to: text(raw['to']),
+    kind: text(raw['kind']) as RelationshipKind,
+    ...(typeof raw['via'] === 'string' ? { via: raw['via'] } : {}),
+    ...optionalText(raw['description']),
+  };
+}
+
+function readContext(value: unknown): BoundedContext {
+  const raw = record(value);
+  return {
+    name: text(raw['name']),
+    namespace: text(raw['namespace']),
+    ...optionalText(raw['description']),
+    aggregates: list(raw['aggregates']).map(readAggregate),
+    value_objects: list(raw['value_objects']).map(readStructure),
+    enums: list(raw['enums']).map(readEnum),
+    commands: list(raw['commands']).map(readCommand),
+    events: list(raw['events']).map(readEvent),
+    queries: list(raw['queries']).map(readQuery),
+    relationships: list(raw['relationships']).map(readRelationship),
+  };
+}
+
+function readProject(value: unknown): Project {
+  const raw = record(value);
+  const stack = record(raw['stack']);
+  return {
+    name: text(raw['name']),
+    ...optionalText(raw['description']),
+    stack: {
+      runtime: text(stack['runtime']) as Runtime,
+      ...(typeof stack['framework'] === 'string' ? { framework: stack['framework'] } : {}),
+      ...(typeof stack['database'] === 'string' ? { database: stack['database'] } : {}),
+    },
+  };
+}
+
+export interface MergeResult {
+  model: Model;
+  /** Parsed IR files by path, for locating pointers. */
+  parsed: Map<string, ParsedFile>;
+  diagnostics: Diagnostic[];
+}
+
+export function mergeFiles(files: Files): MergeResult {
+  const model: Model = { contexts: [] };
+  const parsed = new Map<string, ParsedFile>();
+  const diagnostics: Diagnostic[] = [];
+  const paths = Object.keys(files).filter(isIrFile).sort();
+  for (const path of paths) {
+    const file = parseFile(path, files[path] ?? '');
+    parsed.set(path, file);
+    diagnostics.push(...file.diagnostics);
+    if (file.data === undefined) continue;
+    diagnostics.push(...checkSchema(file));
+    const root = record(file.data);
+    if (root['project'] !== undefined) {
+      if (model.projectFile === undefined) {
+        model.project = readProject(root['project']);
+        model.projectFile = path;
+      } else {
+        diagnostics.push({
+          code: 'DUPLICATE_PROJECT',
+          severity: 'error',
+          file: path,
+          ...locate(file, '/project', 'key'),
+          pointer: '/project',
+          message: `the project is already declared in ${model.projectFile}; keep one project file`,
+          suggestion: { message: `delete this file or merge it into ${model.projectFile}` },
+        });
+      }
+    }
+    if (root['bounded_context'] !== undefined) model.contexts.push({ file: path, context: readContext(root['bounded_context']) });
+  }
+  if (model.projectFile === undefined)
+    diagnostics.push({
+      code: 'MISSING_PROJECT',
+      severity: 'error',
+      file: 'ir/project.yaml',
+      line: 1,
+      column: 1,
+      pointer: '',
+      message: 'no IR file declares the project',
+      suggestion: { message: 'create ir/project.yaml with `project: { name: ..., stack: { runtime: node } }`' },
+    });
+  return { model, parsed, diagnostics };
+}

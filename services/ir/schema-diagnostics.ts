@@ -1,0 +1,152 @@
+/** Turns ajv's schema errors into diagnostics a person or an LLM can act on. */
+import type { ErrorObject } from 'ajv';
+import { didYouMean, toCamelCase, toPascalCase, type Diagnostic, type Suggestion } from './diagnostics.js';
+import { SCALAR_TYPES } from './model.js';
+import { locate, type ParsedFile } from './parse.js';
+import {
+  ENUM_VALUE_PATTERN,
+  MEMBER_NAME_PATTERN,
+  NAMESPACE_PATTERN,
+  schemaErrors,
+  TYPE_EXPRESSION_PATTERN,
+  TYPE_NAME_PATTERN,
+} from './schema.js';
+
+const JSON_TYPE_NAMES: Record<string, string> = {
+  object: 'a map',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  integer: 'a whole number',
+  boolean: 'true or false',
+  null: 'null',
+};
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return `${typeof value === 'string' ? 'the string' : typeof value === 'boolean' ? 'the boolean' : 'the number'} \`${String(value)}\``;
+}
+
+function fieldName(pointer: string): string {
+  if (pointer === '') return 'the file';
+  const last = pointer.slice(pointer.lastIndexOf('/') + 1);
+  return /^\d+$/.test(last) ? `entry ${last}` : `\`${last}\``;
+}
+
+interface PatternRule {
+  code: Diagnostic['code'];
+  explain: string;
+  fix: (value: string) => string | undefined;
+}
+
+const PATTERN_RULES: Record<string, PatternRule> = {
+  [TYPE_NAME_PATTERN]: {
+    code: 'INVALID_IDENTIFIER',
+    explain: 'names of contexts, aggregates, entities, value objects, enums, commands, events and queries are PascalCase: a capital letter first, then letters and digits',
+    fix: toPascalCase,
+  },
+  [MEMBER_NAME_PATTERN]: {
+    code: 'INVALID_IDENTIFIER',
+    explain: 'property and parameter names start with a lowercase letter, then letters, digits or `_`',
+    fix: toCamelCase,
+  },
+  [ENUM_VALUE_PATTERN]: {
+    code: 'INVALID_IDENTIFIER',
+    explain: 'enum values start with a letter, then letters, digits or `_`',
+    fix: (value) => value.replace(/^[^A-Za-z]+/, '').replace(/[^A-Za-z0-9_]+/g, '_') || undefined,
+  },
+  [NAMESPACE_PATTERN]: {
+    code: 'INVALID_IDENTIFIER',
+    explain: 'a namespace is lowercase words separated by dots, e.g. `acme.order`',
+    fix: (value) =>
+      value
+        .toLowerCase()
+        .replace(/[^a-z0-9_.]+/g, '_')
+        .replace(/(^|\.)[0-9_]+/g, '$1') || undefined,
+  },
+  [TYPE_EXPRESSION_PATTERN]: {
+    code: 'INVALID_TYPE_EXPRESSION',
+    explain: `a type is a scalar (${SCALAR_TYPES.join(', ')}), a type name, \`Context.TypeName\`, or \`List<T>\` of one of those`,
+    fix: () => undefined,
+  },
+};
+
+function translate(parsed: ParsedFile, error: ErrorObject): Diagnostic {
+  const base = { severity: 'error' as const, file: parsed.file };
+  const pointer = error.instancePath;
+  const here = (p: string, at: 'key' | 'value' = 'value') => ({ pointer: p, ...locate(parsed, p, at) });
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(error.params['additionalProperty']);
+      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const suggestion: Suggestion = didYouMean(field, allowed) ?? {
+        message: `remove \`${field}\`; the fields allowed here are ${allowed.map((name) => `\`${name}\``).join(', ')}`,
+      };
+      return {
+        ...base,
+        code: 'SCHEMA_UNKNOWN_FIELD',
+        ...here(`${pointer}/${field}`, 'key'),
+        message: `unknown field \`${field}\``,
+        suggestion,
+      };
+    }
+    case 'required':
+      return {
+        ...base,
+        code: 'SCHEMA_MISSING_FIELD',
+        ...here(pointer),
+        message: `missing required field \`${String(error.params['missingProperty'])}\``,
+      };
+    case 'type':
+      return {
+        ...base,
+        code: 'SCHEMA_TYPE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} must be ${JSON_TYPE_NAMES[String(error.params['type'])] ?? String(error.params['type'])}, not ${describeValue(error.data)}`,
+      };
+    case 'pattern': {
+      const value = String(error.data);
+      const rule = PATTERN_RULES[String(error.params['pattern'])];
+      if (!rule) break;
+      const fixed = rule.fix(value);
+      return {
+        ...base,
+        code: rule.code,
+        ...here(pointer),
+        message: `\`${value}\` is not valid here: ${rule.explain}`,
+        ...(fixed !== undefined && fixed !== value
+          ? { suggestion: { message: `did you mean \`${fixed}\`?`, replacement: fixed } }
+          : {}),
+      };
+    }
+    case 'enum': {
+      const allowed = (error.params['allowedValues'] as unknown[]).map(String);
+      const suggestion = typeof error.data === 'string' ? didYouMean(error.data, allowed) : undefined;
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} must be one of ${allowed.map((value) => `\`${value}\``).join(', ')}, not ${describeValue(error.data)}`,
+        ...(suggestion ? { suggestion } : {}),
+      };
+    }
+    case 'minProperties':
+    case 'maxProperties':
+      if (pointer === '')
+        return {
+          ...base,
+          code: 'SCHEMA_INVALID_VALUE',
+          ...here(pointer),
+          message: 'an IR file holds exactly one top-level key: `project` (ir/project.yaml) or `bounded_context`',
+        };
+      break;
+  }
+  return { ...base, code: 'SCHEMA_INVALID_VALUE', ...here(pointer), message: `${fieldName(pointer)} ${error.message ?? 'is invalid'}` };
+}
+
+/** Schema diagnostics of one parsed file; a wrong root (not a map) yields one diagnostic rather than many. */
+export function checkSchema(parsed: ParsedFile): Diagnostic[] {
+  return schemaErrors(parsed.data).map((error) => translate(parsed, error));
+}

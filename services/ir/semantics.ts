@@ -1,0 +1,465 @@
+/**
+ * Checks the schema cannot express: names that are unique, references that resolve (types, aggregates,
+ * events, relationship ends), entities that have an identity, sensible validation rules, and value objects
+ * that do not contain themselves.
+ */
+import { didYouMean, type Diagnostic, type DiagnosticCode, type Severity, type Suggestion } from './diagnostics.js';
+import {
+  SCALAR_TYPES,
+  type Aggregate,
+  type BoundedContext,
+  type ContextInFile,
+  type Entity,
+  type Model,
+  type Property,
+  type ValueObject,
+} from './model.js';
+import { locate, type ParsedFile } from './parse.js';
+
+type TypeKind = 'entity' | 'value_object' | 'enum';
+
+interface Declared {
+  file: string;
+  pointer: string;
+  /** Where the name itself is, when not at `${pointer}/name`. */
+  namePointer?: string;
+}
+
+const nameAt = (declared: Declared) => declared.namePointer ?? `${declared.pointer}/name`;
+
+interface DeclaredType extends Declared {
+  kind: TypeKind;
+  context: string;
+  name: string;
+  /** Properties, for entities and value objects. */
+  properties?: Property[];
+}
+
+interface DeclaredAggregate extends Declared {
+  context: string;
+  aggregate: Aggregate;
+}
+
+/** `List<X>` or `X`, where X may be `Context.Name`; undefined when malformed (the schema reports that). */
+export function parseTypeExpression(expression: string): { list: boolean; context?: string; name: string } | undefined {
+  const match = /^(?:List<\s*([^<>\s]+)\s*>|([^<>\s]+))$/.exec(expression.trim());
+  const inner = match?.[1] ?? match?.[2];
+  if (inner === undefined) return undefined;
+  const parts = inner.split('.');
+  if (parts.length === 1 && parts[0]) return { list: match?.[1] !== undefined, name: parts[0] };
+  if (parts.length === 2 && parts[0] && parts[1]) return { list: match?.[1] !== undefined, context: parts[0], name: parts[1] };
+  return undefined;
+}
+
+const SCALARS: ReadonlySet<string> = new Set(SCALAR_TYPES);
+const NUMERIC: ReadonlySet<string> = new Set(['int', 'decimal']);
+const KIND_WORDS: Record<TypeKind, string> = { entity: 'entity', value_object: 'value object', enum: 'enum' };
+
+class Checker {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly contexts = new Map<string, ContextInFile & { pointer: string }>();
+  readonly aggregates = new Map<string, DeclaredAggregate>();
+  /** Context name -> type name -> declaration. */
+  readonly types = new Map<string, Map<string, DeclaredType>>();
+
+  constructor(
+    private readonly model: Model,
+    private readonly parsed: ReadonlyMap<string, ParsedFile>,
+  ) {}
+
+  report(
+    code: DiagnosticCode,
+    file: string,
+    pointer: string,
+    message: string,
+    suggestion?: Suggestion,
+    severity: Severity = 'error',
+  ): void {
+    const parsed = this.parsed.get(file);
+    const position = parsed ? locate(parsed, pointer) : { line: 1, column: 1 };
+    this.diagnostics.push({ code, severity, file, ...position, pointer, message, ...(suggestion ? { suggestion } : {}) });
+  }
+
+  where(declared: Declared): string {
+    const parsed = this.parsed.get(declared.file);
+    const { line, column } = parsed ? locate(parsed, declared.pointer) : { line: 1, column: 1 };
+    return `${declared.file}:${line}:${column}`;
+  }
+
+  /** Registers `name` in `seen`, reporting a duplicate; returns false for blank or duplicate names. */
+  unique<T extends Declared>(seen: Map<string, T>, name: string, entry: T, what: string, scope: string): boolean {
+    if (name === '') return false;
+    const earlier = seen.get(name);
+    if (earlier) {
+      this.report(
+        'DUPLICATE_NAME',
+        entry.file,
+        nameAt(entry),
+        `${what} \`${name}\` is already defined at ${this.where({ file: earlier.file, pointer: nameAt(earlier) })}; ${what} names are unique ${scope}`,
+        { message: `rename one of them or remove the duplicate` },
+      );
+      return false;
+    }
+    seen.set(name, entry);
+    return true;
+  }
+
+  run(): Diagnostic[] {
+    this.declare();
+    for (const { file, context } of this.model.contexts) this.checkContext(file, context);
+    this.checkValueObjectCycles();
+    return this.diagnostics;
+  }
+
+  declare(): void {
+    for (const entry of this.model.contexts) {
+      const { file, context } = entry;
+      const base = '/bounded_context';
+      this.unique(this.contexts, context.name, { ...entry, pointer: base }, 'bounded context', 'across the model');
+      const types = this.types.get(context.name) ?? new Map<string, DeclaredType>();
+      this.types.set(context.name, types);
+      const addType = (kind: TypeKind, name: string, pointer: string, properties?: Property[]) =>
+        this.unique(
+          types,
+          name,
+          { kind, context: context.name, name, file, pointer, ...(properties ? { properties } : {}) },
+          'type',
+          'within a bounded context (entities, value objects and enums share one set of names)',
+        );
+      context.value_objects.forEach((vo, i) => addType('value_object', vo.name, `${base}/value_objects/${i}`, vo.properties));
+      context.enums.forEach((en, i) => addType('enum', en.name, `${base}/enums/${i}`));
+      context.aggregates.forEach((aggregate, a) => {
+        const at = `${base}/aggregates/${a}`;
+        this.unique(this.aggregates, aggregate.name, { file, pointer: at, context: context.name, aggregate }, 'aggregate', 'across the model');
+        addType('entity', aggregate.root_entity.name, `${at}/root_entity`, aggregate.root_entity.properties);
+        aggregate.entities.forEach((entity, i) => addType('entity', entity.name, `${at}/entities/${i}`, entity.properties));
+        aggregate.value_objects.forEach((vo, i) => addType('value_object', vo.name, `${at}/value_objects/${i}`, vo.properties));
+        aggregate.enums.forEach((en, i) => addType('enum', en.name, `${at}/enums/${i}`));
+      });
+    }
+  }
+
+  checkContext(file: string, context: BoundedContext): void {
+    const base = '/bounded_context';
+    this.checkEnums(file, `${base}/enums`, context.enums);
+    context.value_objects.forEach((vo, i) => this.checkStructure(file, context, `${base}/value_objects/${i}`, vo, false));
+    context.aggregates.forEach((aggregate, a) => {
+      const at = `${base}/aggregates/${a}`;
+      this.checkStructure(file, context, `${at}/root_entity`, aggregate.root_entity, true);
+      aggregate.entities.forEach((entity, i) => this.checkStructure(file, context, `${at}/entities/${i}`, entity, true));
+      aggregate.value_objects.forEach((vo, i) => this.checkStructure(file, context, `${at}/value_objects/${i}`, vo, false));
+      this.checkEnums(file, `${at}/enums`, aggregate.enums);
+    });
+
+    const messages = new Map<string, Declared>();
+    const message = (name: string, pointer: string) =>
+      this.unique(messages, name, { file, pointer }, 'command, event or query', 'within a bounded context');
+    context.events.forEach((event, i) => {
+      const at = `${base}/events/${i}`;
+      message(event.name, at);
+      if (event.aggregate !== undefined) this.checkAggregateRef(file, context, `${at}/aggregate`, event.aggregate);
+      this.checkProperties(file, context, `${at}/payload`, event.payload);
+    });
+    context.commands.forEach((command, i) => {
+      const at = `${base}/commands/${i}`;
+      message(command.name, at);
+      this.checkAggregateRef(file, context, `${at}/aggregate`, command.aggregate);
+      this.checkProperties(file, context, `${at}/parameters`, command.parameters);
+      command.emits.forEach((event, e) => this.checkEventRef(file, context, `${at}/emits/${e}`, event));
+    });
+    context.queries.forEach((query, i) => {
+      const at = `${base}/queries/${i}`;
+      message(query.name, at);
+      this.checkProperties(file, context, `${at}/parameters`, query.parameters);
+      if (query.result !== undefined) this.checkTypeRef(file, context, `${at}/result`, query.result, true);
+    });
+    context.relationships.forEach((relationship, i) => {
+      const at = `${base}/relationships/${i}`;
+      const from = this.checkAggregateRef(file, undefined, `${at}/from`, relationship.from);
+      this.checkAggregateRef(file, undefined, `${at}/to`, relationship.to);
+      if (from && relationship.via !== undefined) {
+        const names = from.aggregate.root_entity.properties.map((p) => p.name);
+        if (!names.includes(relationship.via))
+          this.report(
+            'UNKNOWN_PROPERTY',
+            file,
+            `${at}/via`,
+            `\`${relationship.via}\` is not a property of \`${from.aggregate.root_entity.name}\`, the root entity of \`${relationship.from}\``,
+            didYouMean(relationship.via, names),
+          );
+      }
+    });
+  }
+
+  checkEnums(file: string, pointer: string, enums: BoundedContext['enums']): void {
+    enums.forEach((en, i) => {
+      const seen = new Map<string, Declared>();
+      en.values.forEach((value, v) => {
+        const at = `${pointer}/${i}/values/${v}`;
+        this.unique(seen, value, { file, pointer: at, namePointer: at }, 'enum value', `within enum \`${en.name}\``);
+      });
+    });
+  }
+
+  checkStructure(file: string, context: BoundedContext, pointer: string, structure: Entity | ValueObject, isEntity: boolean): void {
+    this.checkProperties(file, context, `${pointer}/properties`, structure.properties);
+    if (isEntity && structure.name !== '' && !structure.properties.some((p) => p.identifier === true))
+      this.report(
+        'MISSING_IDENTIFIER',
+        file,
+        `${pointer}/name`,
+        `entity \`${structure.name}\` has no identifier; an entity is known by its identity`,
+        { message: 'mark the property that identifies it with `identifier: true` (e.g. `{ name: id, type: uuid, identifier: true }`)' },
+      );
+  }
+
+  checkProperties(file: string, context: BoundedContext, pointer: string, properties: Property[]): void {
+    const seen = new Map<string, Declared>();
+    properties.forEach((property, i) => {
+      const at = `${pointer}/${i}`;
+      this.unique(seen, property.name, { file, pointer: at }, 'property', 'within their list');
+      const resolved = this.checkTypeRef(file, context, `${at}/type`, property.type, false);
+      if (property.validation) this.checkValidation(file, `${at}/validation`, property, resolved);
+    });
+  }
+
+  checkValidation(file: string, pointer: string, property: Property, resolved: ReturnType<Checker['checkTypeRef']>): void {
+    const rules = property.validation ?? {};
+    const scalar = resolved?.scalar;
+    const list = resolved?.list === true;
+    const misplaced = (rule: string, fits: string) =>
+      this.report(
+        'INVALID_VALIDATION_RULE',
+        file,
+        `${pointer}/${rule}`,
+        `\`${rule}\` does not apply to \`${property.type}\`; it applies to ${fits}`,
+        { message: `remove \`${rule}\`` },
+      );
+    if (resolved === undefined) return;
+    for (const rule of ['min', 'max'] as const)
+      if (rules[rule] !== undefined && (list || scalar === undefined || !NUMERIC.has(scalar))) misplaced(rule, '`int` and `decimal`');
+    for (const rule of ['min_length', 'max_length'] as const)
+      if (rules[rule] !== undefined && !list && scalar !== 'string') misplaced(rule, '`string` and `List<T>`');
+    if (rules.pattern !== undefined) {
+      if (list || scalar !== 'string') misplaced('pattern', '`string`');
+      else {
+        try {
+          new RegExp(rules.pattern, 'u');
+        } catch (error) {
+          this.report('INVALID_VALIDATION_RULE', file, `${pointer}/pattern`, `\`pattern\` is not a valid regular expression: ${(error as Error).message}`);
+        }
+      }
+    }
+    for (const [low, high] of [['min', 'max'], ['min_length', 'max_length']] as const) {
+      const [a, b] = [rules[low], rules[high]];
+      if (a !== undefined && b !== undefined && a > b)
+        this.report('INVALID_VALIDATION_RULE', file, `${pointer}/${low}`, `\`${low}\` (${a}) is greater than \`${high}\` (${b})`);
+    }
+  }
+
+  /** Resolves a type expression; reports an unknown name. `allowAggregate`: a query may return an aggregate. */
+  checkTypeRef(
+    file: string,
+    context: BoundedContext,
+    pointer: string,
+    expression: string,
+    allowAggregate: boolean,
+  ): { list: boolean; scalar?: string; type?: DeclaredType } | undefined {
+    const parsed = parseTypeExpression(expression);
+    if (!parsed) return undefined;
+    const { list, name } = parsed;
+    if (parsed.context === undefined && SCALARS.has(name)) return { list, scalar: name };
+    const contextName = parsed.context ?? context.name;
+    const types = this.types.get(contextName);
+    const wrap = (replacement: string) => (list ? `List<${replacement}>` : replacement);
+    const qualify = (replacement: string) => (parsed.context === undefined ? replacement : `${parsed.context}.${replacement}`);
+    if (!types) {
+      this.report(
+        'UNKNOWN_TYPE',
+        file,
+        pointer,
+        `\`${expression}\` refers to bounded context \`${contextName}\`, which does not exist`,
+        this.rewrap(didYouMean(contextName, this.contexts.keys()), (c) => wrap(`${c}.${name}`)),
+      );
+      return undefined;
+    }
+    const type = types.get(name);
+    if (type) return { list, type };
+    const aggregate = this.aggregates.get(name);
+    if (aggregate && aggregate.context === contextName) {
+      if (allowAggregate) return { list };
+      const root = aggregate.aggregate.root_entity;
+      const id = root.properties.find((p) => p.identifier === true);
+      const replacement = id && !SCALARS.has(id.type) ? id.type : root.name;
+      this.report(
+        'UNKNOWN_TYPE',
+        file,
+        pointer,
+        `\`${name}\` is an aggregate, not a type; refer to it by its identifier type or its root entity`,
+        { message: `did you mean \`${wrap(qualify(replacement))}\`?`, replacement: wrap(qualify(replacement)) },
+      );
+      return undefined;
+    }
+    const candidates = [...(parsed.context === undefined ? SCALAR_TYPES : []), ...types.keys()];
+    const where = parsed.context === undefined ? '' : ` in bounded context \`${contextName}\``;
+    this.report(
+      'UNKNOWN_TYPE',
+      file,
+      pointer,
+      `unknown type \`${name}\`${where}: it is not a scalar (${SCALAR_TYPES.join(', ')}) nor an entity, value object or enum of \`${contextName}\``,
+      this.rewrap(didYouMean(name, candidates), (n) => wrap(qualify(n))) ?? {
+        message: `define \`${name}\` (as a value object, entity or enum) or use an existing type`,
+      },
+    );
+    return undefined;
+  }
+
+  rewrap(suggestion: Suggestion | undefined, make: (name: string) => string): Suggestion | undefined {
+    if (!suggestion?.replacement) return suggestion;
+    const replacement = make(suggestion.replacement);
+    return { message: `did you mean \`${replacement}\`?`, replacement };
+  }
+
+  /** With `context`, the aggregate must belong to it (commands act on their own context's aggregates). */
+  checkAggregateRef(file: string, context: BoundedContext | undefined, pointer: string, name: string): DeclaredAggregate | undefined {
+    if (name === '') return undefined;
+    const found = this.aggregates.get(name);
+    if (found && (context === undefined || found.context === context.name)) return found;
+    if (found && context)
+      this.report(
+        'UNKNOWN_AGGREGATE',
+        file,
+        pointer,
+        `aggregate \`${name}\` belongs to bounded context \`${found.context}\`, not \`${context.name}\`; a command or event concerns an aggregate of its own context`,
+        { message: `move this to bounded context \`${found.context}\`` },
+      );
+    else {
+      const candidates = context ? context.aggregates.map((a) => a.name) : [...this.aggregates.keys()];
+      this.report(
+        'UNKNOWN_AGGREGATE',
+        file,
+        pointer,
+        `unknown aggregate \`${name}\`${context ? ` in bounded context \`${context.name}\`` : ''}`,
+        didYouMean(name, candidates) ?? {
+          message: candidates.length > 0 ? `the aggregates are ${candidates.map((c) => `\`${c}\``).join(', ')}` : 'define the aggregate first',
+        },
+      );
+    }
+    return undefined;
+  }
+
+  checkEventRef(file: string, context: BoundedContext, pointer: string, expression: string): void {
+    const [qualifier, name] = expression.includes('.') ? expression.split('.', 2) : [undefined, expression];
+    if (!name) return;
+    const target = qualifier === undefined ? context : this.contexts.get(qualifier)?.context;
+    const events = target?.events.map((e) => e.name) ?? [];
+    if (events.includes(name)) return;
+    const suggestion = didYouMean(name, events);
+    const replacement = suggestion?.replacement && (qualifier ? `${qualifier}.${suggestion.replacement}` : suggestion.replacement);
+    this.report(
+      'UNKNOWN_EVENT',
+      file,
+      pointer,
+      target
+        ? `unknown event \`${name}\`: bounded context \`${target.name}\` has no such event`
+        : `unknown event \`${expression}\`: there is no bounded context \`${qualifier}\``,
+      replacement
+        ? { message: `did you mean \`${replacement}\`?`, replacement }
+        : { message: `declare it under \`events:\`, e.g. \`- { name: ${name} }\`` },
+    );
+  }
+
+  /** One diagnostic per strongly connected group of value objects, at the property that starts the cycle. */
+  checkValueObjectCycles(): void {
+    const key = (type: DeclaredType) => `${type.context}.${type.name}`;
+    const nodes = new Map<string, DeclaredType>();
+    for (const types of this.types.values())
+      for (const type of types.values()) if (type.kind === 'value_object') nodes.set(key(type), type);
+    const edges = new Map<string, Array<{ to: string; pointer: string }>>();
+    for (const [id, type] of nodes) {
+      const out: Array<{ to: string; pointer: string }> = [];
+      type.properties?.forEach((property, i) => {
+        const parsed = parseTypeExpression(property.type);
+        if (!parsed || (parsed.context === undefined && SCALARS.has(parsed.name))) return;
+        const target = this.types.get(parsed.context ?? type.context)?.get(parsed.name);
+        if (target?.kind === 'value_object') out.push({ to: key(target), pointer: `${type.pointer}/properties/${i}/type` });
+      });
+      edges.set(id, out);
+    }
+    for (const component of stronglyConnected([...nodes.keys()], (id) => (edges.get(id) ?? []).map((e) => e.to))) {
+      const start = [...component].sort()[0]!;
+      const selfLoop = (edges.get(start) ?? []).find((e) => e.to === start);
+      if (component.size === 1 && !selfLoop) continue;
+      const path = cyclePath(start, component, (id) => (edges.get(id) ?? []).map((e) => e.to));
+      const first = nodes.get(start)!;
+      const edge = (edges.get(start) ?? []).find((e) => e.to === path[1])!;
+      this.report(
+        'VALUE_OBJECT_CYCLE',
+        first.file,
+        edge.pointer,
+        `value objects contain each other in a cycle: ${path.map((id) => `\`${nodes.get(id)!.name}\``).join(' -> ')}; a value object cannot contain itself`,
+        { message: 'break the cycle: make one of them an entity and refer to it by its identifier, or drop one of the properties' },
+      );
+    }
+  }
+}
+
+/** Tarjan's algorithm. */
+function stronglyConnected(nodes: string[], next: (node: string) => string[]): Array<Set<string>> {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const result: Array<Set<string>> = [];
+  const visit = (node: string): void => {
+    index.set(node, counter);
+    low.set(node, counter++);
+    stack.push(node);
+    onStack.add(node);
+    for (const to of next(node)) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!));
+    }
+    if (low.get(node) === index.get(node)) {
+      const component = new Set<string>();
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.add(member);
+      } while (member !== node);
+      result.push(component);
+    }
+  };
+  for (const node of nodes) if (!index.has(node)) visit(node);
+  return result;
+}
+
+/** A shortest cycle from `start` back to itself inside its component, as [start, ..., start]. */
+function cyclePath(start: string, component: Set<string>, next: (node: string) => string[]): string[] {
+  const previous = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const node = queue.shift()!;
+    for (const to of next(node)) {
+      if (!component.has(to)) continue;
+      if (to === start) {
+        const path = [start];
+        for (let at: string | undefined = node; at !== undefined && at !== start; at = previous.get(at)) path.splice(1, 0, at);
+        return [...path, start];
+      }
+      if (!previous.has(to)) {
+        previous.set(to, node);
+        queue.push(to);
+      }
+    }
+  }
+  return [start, start];
+}
+
+export function checkSemantics(model: Model, parsed: ReadonlyMap<string, ParsedFile>): Diagnostic[] {
+  return new Checker(model, parsed).run();
+}

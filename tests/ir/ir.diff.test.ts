@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { diffModels, readModel } from '../../services/ir/index.js';
+import { loadFixture } from './load-fixture.js';
+
+const ORDER_FILE = 'ir/contexts/order.yaml';
+
+/** The e-commerce model with `edit` applied to the text of the order context. */
+function editedOrder(edit: (text: string) => string): Record<string, string> {
+  const files = loadFixture('ecommerce');
+  return { ...files, [ORDER_FILE]: edit(files[ORDER_FILE]!) };
+}
+
+describe('IR structural diff', () => {
+  const before = readModel(loadFixture('ecommerce')).model;
+
+  it('finds nothing between a model and itself', () => {
+    expect(diffModels(before, readModel(loadFixture('ecommerce')).model).changes).toEqual([]);
+  });
+
+  it('reports an added property, a removed command and a changed property type, with pointers', () => {
+    const after = readModel(
+      editedOrder((text) =>
+        text
+          .replace(
+            '          - { name: placedAt, type: datetime }\n',
+            '          - { name: placedAt, type: date }\n          - { name: giftWrap, type: bool, required: false }\n',
+          )
+          .replace(/ {4}- \{ name: CancelOrder,.*\n/, ''),
+      ),
+    );
+    expect(after.diagnostics).toEqual([]);
+    const changes = diffModels(before, after.model).changes;
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        {
+          change: 'changed',
+          element: 'property',
+          path: 'Order/Order/OrderEntity/placedAt',
+          file: ORDER_FILE,
+          pointer: '/bounded_context/aggregates/0/root_entity/properties/6/type',
+          field: 'type',
+          before: 'datetime',
+          after: 'date',
+        },
+        {
+          change: 'added',
+          element: 'property',
+          path: 'Order/Order/OrderEntity/giftWrap',
+          file: ORDER_FILE,
+          pointer: '/bounded_context/aggregates/0/root_entity/properties/7',
+        },
+        {
+          change: 'removed',
+          element: 'command',
+          path: 'Order/CancelOrder',
+          file: ORDER_FILE,
+          pointer: '/bounded_context/commands/2',
+        },
+      ]),
+    );
+    expect(changes).toHaveLength(3);
+  });
+
+  it('reports added and removed contexts, and changed emits of a command', () => {
+    const files = editedOrder((text) => text.replace('emits: [OrderPaid]', 'emits: [OrderPaid, OrderPlaced]'));
+    delete files['ir/contexts/inventory.yaml'];
+    files['ir/contexts/order.yaml'] = files[ORDER_FILE]!.replaceAll('Inventory.ProductId', 'uuid');
+    files['ir/contexts/shipping.yaml'] = 'bounded_context:\n  name: Shipping\n  namespace: acme.shipping\n';
+    const after = readModel(files);
+    expect(after.diagnostics).toEqual([]);
+    const summary = diffModels(before, after.model).changes.map(({ change, element, path, field }) => ({ change, element, path, field }));
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        { change: 'removed', element: 'context', path: 'Inventory', field: undefined },
+        { change: 'added', element: 'context', path: 'Shipping', field: undefined },
+        { change: 'changed', element: 'command', path: 'Order/PayOrder', field: 'emits' },
+        { change: 'changed', element: 'property', path: 'Order/Order/OrderItem/productId', field: 'type' },
+      ]),
+    );
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { readModel } from '../../services/ir/index.js';
+import { loadFixture, PROJECT_YAML } from './load-fixture.js';
+
+describe('IR example models', () => {
+  it('the e-commerce model (order, payment, inventory) validates with no diagnostics', () => {
+    const { model, diagnostics, valid } = readModel(loadFixture('ecommerce'));
+    expect(diagnostics).toEqual([]);
+    expect(valid).toBe(true);
+    expect(model.project?.stack.runtime).toBe('node');
+    expect(model.contexts.map((c) => c.context.name).sort()).toEqual(['Inventory', 'Order', 'Payment']);
+  });
+
+  it('the HR leave-management model validates with no diagnostics', () => {
+    const { model, diagnostics } = readModel(loadFixture('hr-leave'));
+    expect(diagnostics).toEqual([]);
+    const leave = model.contexts[0]!.context;
+    expect(leave.aggregates.map((a) => a.name)).toEqual(['LeaveRequest', 'LeaveBalance']);
+    expect(leave.commands.find((c) => c.name === 'ApproveLeave')?.emits).toEqual(['LeaveApproved']);
+  });
+
+  it("the issue's example, with OrderId, OrderItem and OrderStatus defined, is valid", () => {
+    const order = `bounded_context:
+  name: Order
+  namespace: acme.order
+  aggregates:
+    - name: Order
+      root_entity:
+        name: OrderEntity
+        properties:
+          - { name: id, type: OrderId, identifier: true }
+          - { name: items, type: List<OrderItem> }
+          - { name: status, type: OrderStatus }
+      entities:
+        - name: OrderItem
+          properties: [ { name: id, type: uuid, identifier: true }, { name: price, type: Money } ]
+      value_objects:
+        - name: Money
+          properties: [ { name: amount, type: decimal }, { name: currency, type: string } ]
+        - name: OrderId
+          properties: [ { name: value, type: uuid } ]
+      enums:
+        - { name: OrderStatus, values: [PENDING, PAID] }
+  commands: [ { name: PayOrder, aggregate: Order, emits: [OrderPaid] } ]
+  events:   [ { name: OrderPaid } ]
+  queries:  [ { name: GetOrder } ]
+`;
+    expect(readModel({ 'ir/project.yaml': PROJECT_YAML, 'ir/contexts/order.yaml': order }).diagnostics).toEqual([]);
+  });
+
+  it('reads only YAML files under ir/', () => {
+    const files = { ...loadFixture('hr-leave'), 'README.md': '# not IR', 'src/config.yaml': 'not: [ir' };
+    expect(readModel(files).diagnostics).toEqual([]);
+  });
+});
