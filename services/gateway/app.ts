@@ -30,6 +30,7 @@ import {
   type Stack,
 } from '../containers/index.js';
 import { FilesService, filesRoutes } from '../files/index.js';
+import { ProjectIrService, irRoutes } from '../ir/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import type { TemporalClient } from '../../workflows/client.js';
@@ -58,6 +59,7 @@ export interface Services {
   containers: ContainersService;
   preview: PreviewService;
   files: FilesService;
+  ir: ProjectIrService;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -114,7 +116,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     files.stopWatching(projectId);
     await containers.destroyForProject(projectId);
   });
-  return { auth, projects, realtime, sandboxes, containers, preview, files };
+  const ir = new ProjectIrService({ files });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -205,6 +208,7 @@ export async function buildApp(
       await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
       await api.register(containersRoutes, { containers: services.containers, authenticate });
       await api.register(filesRoutes, { files: services.files, authenticate });
+      await api.register(irRoutes, { ir: services.ir, authenticate });
     },
     { prefix: API_PREFIX },
   );

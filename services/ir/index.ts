@@ -5,3 +5,5 @@ export { DIAGNOSTIC_CODES, hasErrors, type Diagnostic, type DiagnosticCode, type
 export { irSchema } from './schema.js';
 export { isIrFile } from './merge.js';
 export * from './model.js';
+export { ProjectIrService, type ProjectModel, type ChangeOutcome } from './project-ir.js';
+export { irRoutes } from './routes.js';

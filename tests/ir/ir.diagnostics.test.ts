@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readModel, type Diagnostic } from '../../services/ir/index.js';
-import { PROJECT_YAML } from './load-fixture.js';
+import { PROJECT_YAML } from '../helpers/ir-fixtures.js';
 
 /** The diagnostics of a model made of a valid project file plus `files`. */
 function diagnosticsOf(files: Record<string, string>): Diagnostic[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffModels, readModel } from '../../services/ir/index.js';
-import { loadFixture } from './load-fixture.js';
+import { loadFixture } from '../helpers/ir-fixtures.js';
 
 const ORDER_FILE = 'ir/contexts/order.yaml';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readModel } from '../../services/ir/index.js';
-import { loadFixture, PROJECT_YAML } from './load-fixture.js';
+import { loadFixture, PROJECT_YAML } from '../helpers/ir-fixtures.js';
 
 describe('IR example models', () => {
   it('the e-commerce model (order, payment, inventory) validates with no diagnostics', () => {

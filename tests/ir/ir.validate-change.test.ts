@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateChange } from '../../services/ir/index.js';
-import { loadFixture } from './load-fixture.js';
+import { loadFixture } from '../helpers/ir-fixtures.js';
 
 describe('IR validateChange', () => {
   it('reports the diagnostics a proposed change would cause, including in files it did not touch', () => {
