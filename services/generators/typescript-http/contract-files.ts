@@ -1,0 +1,254 @@
+/** The service's contract: openapi.json, the typed client (ESM JavaScript + .d.ts) and the SQL migrations. */
+import type { AggregateView, ContextView, Desc, Field } from '../ir-view.js';
+import { camel, json, pascal, snake } from '../ir-view.js';
+import { columnKind, eventsTable, routeOf, tableName } from '../service-shape.js';
+import { HEADER } from './runtime.js';
+
+// ---- JSON Schema / OpenAPI ----
+
+function schemaOf(desc: Desc): Record<string, unknown> {
+  switch (desc.kind) {
+    case 'scalar': {
+      const formats: Record<string, Record<string, unknown>> = {
+        string: { type: 'string' },
+        int: { type: 'integer' },
+        decimal: { type: 'number' },
+        bool: { type: 'boolean' },
+        date: { type: 'string', format: 'date' },
+        datetime: { type: 'string', format: 'date-time' },
+        uuid: { type: 'string', format: 'uuid' },
+      };
+      return { ...formats[desc.type] };
+    }
+    case 'enum':
+      return { type: 'string', enum: desc.values };
+    case 'list':
+      return { type: 'array', items: schemaOf(desc.of) };
+    case 'object':
+      return objectSchema(desc.fields);
+    case 'any':
+      return {};
+  }
+}
+
+function fieldSchema(f: Field): Record<string, unknown> {
+  const s = schemaOf(f.desc);
+  const r = f.validation;
+  if (!r) return s;
+  const isArray = s.type === 'array';
+  if (r.min !== undefined) s.minimum = r.min;
+  if (r.max !== undefined) s.maximum = r.max;
+  if (r.min_length !== undefined) s[isArray ? 'minItems' : 'minLength'] = r.min_length;
+  if (r.max_length !== undefined) s[isArray ? 'maxItems' : 'maxLength'] = r.max_length;
+  if (r.pattern !== undefined) s.pattern = r.pattern;
+  return s;
+}
+
+function objectSchema(fields: Field[]): Record<string, unknown> {
+  const required = fields.filter((f) => f.required).map((f) => f.name);
+  return {
+    type: 'object',
+    properties: Object.fromEntries(fields.map((f) => [f.name, fieldSchema(f)])),
+    ...(required.length ? { required } : {}),
+    additionalProperties: false,
+  };
+}
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+export function openapi(title: string, contexts: ContextView[]): string {
+  const aggs = contexts.flatMap((c) => c.aggregates);
+  const paths: Record<string, unknown> = {};
+  for (const a of aggs) {
+    const ref = { $ref: `#/components/schemas/${a.name}` };
+    for (const c of a.commands) {
+      paths[`${routeOf(a)}/commands/${c.name}`] = {
+        post: {
+          operationId: `${camel(a.context)}${pascal(c.name)}`,
+          tags: [a.context],
+          requestBody: { required: true, content: { 'application/json': { schema: objectSchema(c.input.fields) } } },
+          responses: {
+            [c.idParam ? '200' : '201']: {
+              description: `The ${a.name} after ${c.name}, and the events it emitted`,
+              content: { 'application/json': { schema: { type: 'object', properties: { entity: ref, events: { type: 'array', items: { $ref: '#/components/schemas/DomainEvent' } } }, required: ['entity', 'events'] } } },
+            },
+            '400': errorResponse('Invalid input'),
+            ...(c.idParam ? { '404': errorResponse(`No such ${a.name}`) } : {}),
+          },
+        },
+      };
+    }
+    for (const q of a.queries) {
+      paths[`${routeOf(a)}/queries/${q.name}`] = {
+        get: {
+          operationId: `${camel(a.context)}${pascal(q.name)}`,
+          tags: [a.context],
+          parameters: q.input.fields.map((f) => {
+            const s = fieldSchema(f);
+            const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
+            return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: s } : { content: { 'application/json': { schema: s } } }) };
+          }),
+          responses: {
+            '200': { description: `The matching ${a.name}${q.many ? ' list' : ''}`, content: { 'application/json': { schema: q.many ? { type: 'array', items: ref } : ref } } },
+            '400': errorResponse('Invalid parameters'),
+            ...(q.many ? {} : { '404': errorResponse(`No ${a.name} matches`) }),
+          },
+        },
+      };
+    }
+  }
+  const schemas: Record<string, unknown> = Object.fromEntries(aggs.map((a) => [a.name, objectSchema(a.entity.fields)]));
+  schemas.DomainEvent = {
+    type: 'object',
+    properties: { type: { type: 'string' }, aggregate: { type: 'string' }, id: {}, payload: { type: 'object' } },
+    required: ['type', 'aggregate', 'id', 'payload'],
+  };
+  schemas.Error = {
+    type: 'object',
+    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} }, required: ['code', 'message'] } },
+    required: ['error'],
+  };
+  return json({ openapi: '3.1.0', info: { title, version: '0.1.0' }, paths, components: { schemas } });
+}
+
+// ---- typed client ----
+
+function tsType(desc: Desc): string {
+  switch (desc.kind) {
+    case 'scalar':
+      return desc.type === 'int' || desc.type === 'decimal' ? 'number' : desc.type === 'bool' ? 'boolean' : 'string';
+    case 'enum':
+      return desc.values.map((v) => JSON.stringify(v)).join(' | ') || 'never';
+    case 'list': {
+      const inner = tsType(desc.of);
+      return /[|{ ]/.test(inner) && !inner.startsWith('{') ? `Array<${inner}>` : `${inner}[]`;
+    }
+    case 'object':
+      return `{ ${desc.fields.map((f) => `${JSON.stringify(f.name)}${f.required ? '' : '?'}: ${tsType(f.desc)};`).join(' ')} }`;
+    case 'any':
+      return 'unknown';
+  }
+}
+
+export function clientJs(contexts: ContextView[]): string {
+  const groups = contexts
+    .filter((c) => c.aggregates.length > 0)
+    .map((c) => {
+      const methods = c.aggregates.flatMap((a) => [
+        ...a.commands.map((cmd) => `      ${camel(cmd.name)}: (input) => call('POST', ${JSON.stringify(`${routeOf(a)}/commands/${cmd.name}`)}, input),`),
+        ...a.queries.map((q) => `      ${camel(q.name)}: (params) => call('GET', ${JSON.stringify(`${routeOf(a)}/queries/${q.name}`)}, undefined, params),`),
+      ]);
+      return `    ${camel(c.name)}: {\n${methods.join('\n')}\n    },`;
+    });
+  return `${HEADER}
+// Plain ESM JavaScript with types in index.d.ts: the service and its client run on Node 20 without a build step
+// or a single installed package (node --test runs the tests as they are).
+
+/** A failed call: the status and the service's error body. */
+export class ApiError extends Error {
+  /** @param {number} status @param {any} body */
+  constructor(status, body) {
+    super(body?.error?.message ?? \`HTTP \${status}\`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** @param {string} baseUrl @param {{ fetch?: typeof fetch }} [options] */
+export function createClient(baseUrl, options = {}) {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  /** @param {string} method @param {string} path @param {unknown} [body] @param {Record<string, unknown>} [params] */
+  async function call(method, path, body, params) {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) search.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    const query = search.toString();
+    const res = await doFetch(\`\${baseUrl.replace(/\\/$/, '')}\${path}\${query ? \`?\${query}\` : ''}\`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await res.json();
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+  return {
+${groups.join('\n')}
+  };
+}
+`;
+}
+
+export function clientDts(contexts: ContextView[]): string {
+  const aggs: AggregateView[] = contexts.flatMap((c) => c.aggregates);
+  const types = aggs.flatMap((a) => [
+    `/** The ${a.name} aggregate (${a.context}). */\nexport type ${a.name} = ${tsType(a.entity)};`,
+    ...a.commands.map((c) => `export type ${c.name}Input = ${tsType(c.input)};`),
+    ...a.queries.map((q) => `export type ${q.name}Params = ${tsType(q.input)};`),
+  ]);
+  const groups = contexts
+    .filter((c) => c.aggregates.length > 0)
+    .map((c) => {
+      const methods = c.aggregates.flatMap((a) => [
+        ...a.commands.map((cmd) => `    ${camel(cmd.name)}(input: ${cmd.name}Input): Promise<CommandResult<${a.name}>>;`),
+        ...a.queries.map((q) => `    ${camel(q.name)}(params: ${q.name}Params): Promise<${a.name}${q.many ? '[]' : ''}>;`),
+      ]);
+      return `  ${camel(c.name)}: {\n${methods.join('\n')}\n  };`;
+    });
+  return `${HEADER}
+export interface DomainEvent {
+  type: string;
+  aggregate: string;
+  id: unknown;
+  payload: Record<string, unknown>;
+}
+
+export interface CommandResult<T> {
+  entity: T;
+  events: DomainEvent[];
+}
+
+export declare class ApiError extends Error {
+  readonly status: number;
+  readonly body: { error: { code: string; message: string; details?: unknown } };
+}
+
+${types.join('\n\n')}
+
+export interface Client {
+${groups.join('\n')}
+}
+
+export declare function createClient(baseUrl: string, options?: { fetch?: typeof fetch }): Client;
+`;
+}
+
+// ---- migrations ----
+
+const SQL_TYPES = { text: 'TEXT', int: 'INTEGER', decimal: 'NUMERIC', bool: 'BOOLEAN', date: 'DATE', datetime: 'TIMESTAMPTZ', uuid: 'UUID', json: 'JSONB' } as const;
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export function migration(ctx: ContextView): string {
+  const tables = ctx.aggregates.map((a) => {
+    const columns = a.entity.fields.map((f) => {
+      const parts = [`"${snake(f.name)}"`, SQL_TYPES[columnKind(f.desc)]];
+      if (f.name === a.identifier) parts.push('PRIMARY KEY');
+      else if (f.required) parts.push('NOT NULL');
+      if (f.desc.kind === 'enum' && f.desc.values.length) parts.push(`CHECK ("${snake(f.name)}" IN (${f.desc.values.map(sqlString).join(', ')}))`);
+      return `  ${parts.join(' ')}`;
+    });
+    return `-- ${a.name}: one row per aggregate; value objects, entities and lists are JSONB.\nCREATE TABLE IF NOT EXISTS "${tableName(a)}" (\n${columns.join(',\n')}\n);`;
+  });
+  return `-- Generated by Vaporform (typescript-http): the tables of the ${ctx.name} context.
+
+${tables.join('\n\n')}
+
+CREATE TABLE IF NOT EXISTS "${eventsTable(ctx.name)}" (
+  seq BIGSERIAL PRIMARY KEY,
+  aggregate TEXT NOT NULL,
+  aggregate_id JSONB NOT NULL,
+  type TEXT NOT NULL,
+  payload JSONB NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+`;
+}
