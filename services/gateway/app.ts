@@ -31,6 +31,7 @@ import {
 } from '../containers/index.js';
 import { FilesService, filesRoutes } from '../files/index.js';
 import { ProjectIrService, irRoutes } from '../ir/index.js';
+import { builtinGenerators, GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import type { TemporalClient } from '../../workflows/client.js';
@@ -60,6 +61,7 @@ export interface Services {
   preview: PreviewService;
   files: FilesService;
   ir: ProjectIrService;
+  generate: GenerateService;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -117,7 +119,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     await containers.destroyForProject(projectId);
   });
   const ir = new ProjectIrService({ files });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir };
+  const generate = new GenerateService({ registry: builtinGenerators(), ir, files });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -209,6 +212,7 @@ export async function buildApp(
       await api.register(containersRoutes, { containers: services.containers, authenticate });
       await api.register(filesRoutes, { files: services.files, authenticate });
       await api.register(irRoutes, { ir: services.ir, authenticate });
+      await api.register(generatorsRoutes, { generate: services.generate, authenticate });
     },
     { prefix: API_PREFIX },
   );

@@ -1,0 +1,89 @@
+/**
+ * The issue's proof: a project's IR becomes code in its real sandbox, that code's own tests pass there, and
+ * regenerating keeps a hand edit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { loadFixture } from '../helpers/ir-fixtures.js';
+import { createProject, exec, sh } from '../helpers/sandbox.js';
+
+let t: TestApp;
+let api: ApiClient;
+let owner: SignedIn;
+const projects: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  api = new ApiClient(t.baseUrl);
+  owner = await signUp(api, 'gen');
+});
+afterAll(async () => {
+  for (const id of projects) await t.services.sandboxes.destroy(id).catch(() => {});
+  await t?.close();
+});
+
+async function projectWithIr(stack: 'node' | 'go', fixture: string): Promise<string> {
+  const id = await createProject(api, owner, stack);
+  projects.push(id);
+  const changes = loadFixture(fixture);
+  changes['ir/project.yaml'] = changes['ir/project.yaml']!.replace(/runtime: \w+/, `runtime: ${stack}`).replace(/, framework: \w+/, '');
+  const written = await api.post(`/api/v1/projects/${id}/ir/changes`, { token: owner.accessToken, body: { changes } });
+  expect(written.status, written.text).toBe(200);
+  return id;
+}
+
+async function generate(id: string, body: Record<string, unknown> = {}) {
+  const response = await api.post(`/api/v1/projects/${id}/generate`, { token: owner.accessToken, body });
+  expect(response.status, response.text).toBe(200);
+  return response.body;
+}
+
+describe('generation into a real sandbox', () => {
+  it('generates a TypeScript HTTP service whose own tests pass in the node sandbox, and keeps hand edits', { timeout: 180_000 }, async () => {
+    const id = await projectWithIr('node', 'hr-leave');
+    const first = await generate(id);
+    expect(first.generator).toBe('typescript-http');
+    expect(first.written).toEqual(expect.arrayContaining(['package.json', 'openapi.json', 'src/server.js']));
+    expect(first.conflicts).toEqual([]);
+    const tests = await exec(api, owner, id, 'npm test 2>&1', { timeoutMs: 120_000 });
+    expect(tests.exitCode, tests.stdout).toBe(0);
+    expect(tests.stdout).toMatch(/# pass \d+/);
+    expect(tests.stdout).toContain('# fail 0');
+
+    // Someone edits a generated file and adds one of their own; then the model changes.
+    await sh(api, owner, id, 'echo "// my tweak" >> src/server.js && echo "mine" > NOTES.md');
+    const same = await generate(id);
+    expect(same.written).toEqual(['src/server.js.generated']);
+    expect(same.conflicts).toEqual([{ path: 'src/server.js', besidePath: 'src/server.js.generated', reason: 'edited' }]);
+    const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
+    const leave = ir.body.files.find((f: string) => f.endsWith('leave.yaml'));
+    const text = (await exec(api, owner, id, ['cat', leave])).stdout;
+    const changed = text.replace('- { name: days, type: decimal', '- { name: halfDay, type: bool, required: false }\n          - { name: days, type: decimal');
+    expect((await api.post(`/api/v1/projects/${id}/ir/changes`, { token: owner.accessToken, body: { changes: { [leave]: changed } } })).status).toBe(200);
+    const again = await generate(id);
+    expect(again.conflicts.map((c: { path: string }) => c.path)).toContain('src/server.js');
+    expect(again.written.length).toBeGreaterThan(0);
+    expect(again.written).not.toContain('NOTES.md');
+    expect(await sh(api, owner, id, 'tail -n 1 src/server.js')).toBe('// my tweak');
+    expect(await sh(api, owner, id, 'cat NOTES.md')).toBe('mine');
+    expect(await sh(api, owner, id, 'grep -c halfDay openapi.json')).not.toBe('0');
+  });
+
+  it('generates a Go service whose own tests pass in the go sandbox (a second stack through the same plugin boundary)', { timeout: 300_000 }, async () => {
+    const id = await projectWithIr('go', 'ecommerce');
+    const report = await generate(id);
+    expect(report.generator).toBe('go-http');
+    const tests = await exec(api, owner, id, 'go test ./... 2>&1', { timeoutMs: 240_000 });
+    expect(tests.exitCode, tests.stdout).toBe(0);
+    expect(tests.stdout).toMatch(/^ok\s/m);
+  });
+
+  it('refuses to generate from an invalid IR, naming the problems', async () => {
+    const id = await createProject(api, owner);
+    projects.push(id);
+    const response = await api.post(`/api/v1/projects/${id}/generate`, { token: owner.accessToken, body: {} });
+    expect(response.status).toBe(422);
+    expect(response.body.error.details.diagnostics.length).toBeGreaterThan(0);
+  });
+});
