@@ -1,8 +1,6 @@
 /** The image each stack's sandboxes run; `build.ts` builds them under these names. No Docker client here. */
 
 export type Stack = 'node' | 'python' | 'go';
-/** The same union under the name other modules already import. */
-export type SandboxStack = Stack;
 export const STACKS: readonly Stack[] = ['node', 'python', 'go'];
 
 /** The label that holds the hash of an image's inputs (build.ts skips an image whose label matches). */

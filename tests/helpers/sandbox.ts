@@ -1,16 +1,10 @@
 /** Helpers for sandbox tests: a project with a sandbox, and exec through the real API. */
 import { expect } from 'vitest';
 import type { ApiClient, SignedIn } from './http.js';
+import type { ExecResult } from '../../services/containers/exec.js';
 
-export interface ExecOutcome {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  timedOut: boolean;
-  durationMs: number;
-}
+/** What POST /exec answers: the service's own result type. */
+export type ExecOutcome = ExecResult;
 
 export async function createProject(api: ApiClient, user: SignedIn, stack: 'node' | 'python' | 'go' = 'node'): Promise<string> {
   const response = await api.post('/api/v1/projects', { token: user.accessToken, body: { name: `sbx ${stack}`, stack } });
