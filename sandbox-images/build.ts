@@ -11,7 +11,7 @@
  * process at a time builds (a lock file in the cache directory), so concurrent callers are safe.
  *
  * Library: `ensureSandboxImages(docker, ['node'])`. CLI: `node --import tsx sandbox-images/build.ts [node python go]
- * [--force] [--base debian:bookworm-slim]`.
+ * [--force] [--base debian:bookworm-slim] [--tag TAG]`.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,9 +21,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { repoRoot } from '../lib/config.js';
-import { BASE_IMAGE, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack } from './names.js';
+import { baseImageName, DEFAULT_IMAGE_TAG, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack } from './names.js';
 
-export { BASE_IMAGE, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack };
+export { baseImageName, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack };
 
 export interface EnsureSandboxImagesOptions {
   /** Progress lines (debootstrap, docker build output, decisions). */
@@ -34,6 +34,8 @@ export interface EnsureSandboxImagesOptions {
   base?: string;
   /** Where downloaded Node/npm tarballs and the lock file live. Default: `<repo>/.data/image-cache`. */
   cacheDir?: string;
+  /** The tag of the base and stack images (names.ts); default `latest`. */
+  tag?: string;
 }
 
 export interface SandboxImageResult {
@@ -69,6 +71,7 @@ export async function ensureSandboxImages(
   const unknown = stacks.filter((stack) => !STACKS.includes(stack));
   if (unknown.length > 0) throw new Error(`Unknown sandbox stack(s): ${unknown.join(', ')} (known: ${STACKS.join(', ')})`);
   const log = options.log ?? (() => {});
+  const tag = options.tag ?? DEFAULT_IMAGE_TAG;
   const cacheDir = options.cacheDir ?? path.join(repoRoot, '.data', 'image-cache');
   await mkdir(cacheDir, { recursive: true });
 
@@ -86,7 +89,7 @@ export async function ensureSandboxImages(
     }
     const base = await ensureDockerfileImage(docker, {
       image: 'base',
-      name: BASE_IMAGE,
+      name: baseImageName(tag),
       dir: path.join(here, 'base'),
       // The in-sandbox exec agent (Go source), built by the base Dockerfile's first stage.
       include: { agent: path.join(here, 'agent') },
@@ -102,9 +105,9 @@ export async function ensureSandboxImages(
       results.push(
         await ensureDockerfileImage(docker, {
           image: stack,
-          name: sandboxImageName(stack),
+          name: sandboxImageName(stack, tag),
           dir: path.join(here, stack),
-          buildargs: { BASE: BASE_IMAGE, ...extra?.buildargs },
+          buildargs: { BASE: baseImageName(tag), ...extra?.buildargs },
           extraInputs: extra?.inputs,
           prepareContext: extra?.prepareContext,
           parentHash: base.inputsHash,
@@ -558,9 +561,10 @@ async function main(argv: string[]): Promise<void> {
     const arg = argv[i]!;
     if (arg === '--force') options.force = true;
     else if (arg === '--base') options.base = argv[++i];
+    else if (arg === '--tag') options.tag = argv[++i];
     else if (arg === '--quiet') options.log = (line) => (/^(build|skip|built|pull|npm pack|waiting)/.test(line) ? console.log(line) : undefined);
     else if ((STACKS as readonly string[]).includes(arg)) stacks.push(arg as Stack);
-    else throw new Error(`Usage: node --import tsx sandbox-images/build.ts [${STACKS.join(' ')}] [--force] [--quiet] [--base IMAGE]`);
+    else throw new Error(`Usage: node --import tsx sandbox-images/build.ts [${STACKS.join(' ')}] [--force] [--quiet] [--base IMAGE] [--tag TAG]`);
   }
   const docker = new Docker(); // dockerode's default: DOCKER_HOST, else /var/run/docker.sock
   // The CLI is an entry point (like infra/run.mjs, which starts it): it honours DATA_DIR as the config does.

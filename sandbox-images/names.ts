@@ -7,10 +7,18 @@ export const STACKS: readonly Stack[] = ['node', 'python', 'go'];
 export const HASH_LABEL = 'vaporform.inputs-hash';
 /** Debian bookworm from Debian's packages (debootstrap), imported: what the base image starts from. */
 export const ROOTFS_IMAGE = 'vaporform/rootfs:bookworm';
+/**
+ * The tag of the images a build makes: `latest` for the one deployment of a machine; another tag keeps a second
+ * checkout (another branch under test, say) from swapping the images under the first one's sandboxes.
+ */
+export const DEFAULT_IMAGE_TAG = 'latest';
+
 /** User sandbox (uid 1000), tini as PID 1, git, curl, CA certificates. */
-export const BASE_IMAGE = 'vaporform/sandbox-base:latest';
+export function baseImageName(tag = DEFAULT_IMAGE_TAG): string {
+  return `vaporform/sandbox-base:${tag}`;
+}
 
 /** The image a stack's sandboxes run, e.g. `vaporform/sandbox-node:latest`. */
-export function sandboxImageName(stack: Stack): string {
-  return `vaporform/sandbox-${stack}:latest`;
+export function sandboxImageName(stack: Stack, tag = DEFAULT_IMAGE_TAG): string {
+  return `vaporform/sandbox-${stack}:${tag}`;
 }

@@ -8,6 +8,8 @@ import type { Config } from '../lib/config.js';
 export class TemporalClient {
   readonly connection: Connection;
   readonly client: Client;
+  /** Checks still running: gRPC retries them on timers, which must not fire on a closed channel. */
+  private readonly checks = new Set<Promise<unknown>>();
 
   constructor(readonly config: Config['temporal']) {
     this.connection = Connection.lazy({ address: config.address });
@@ -16,12 +18,19 @@ export class TemporalClient {
 
   /** Throws unless the server answers within `timeoutMs`. */
   async check(timeoutMs = 2000): Promise<void> {
-    await this.connection.withDeadline(Date.now() + timeoutMs, () =>
+    const call = this.connection.withDeadline(Date.now() + timeoutMs, () =>
       this.connection.workflowService.getSystemInfo({}),
     );
+    this.checks.add(call);
+    try {
+      await call;
+    } finally {
+      this.checks.delete(call);
+    }
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.checks]);
     await this.connection.close();
   }
 }

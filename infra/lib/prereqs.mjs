@@ -140,11 +140,12 @@ export function ensureTemporalCli() {
 export function ensureNodeModules(root) {
   const lock = path.join(root, 'package-lock.json');
   const stamp = path.join(root, 'node_modules', '.vaporform-lock-hash');
-  const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
+  const hashOfLock = () => createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hashOfLock()) return;
   log('installing npm dependencies');
   // `npm install` with the lockfile, not `npm ci`: the registry here lacks other platforms' optional binaries
   // (@swc/core-darwin-*), which `npm ci` reports as a lockfile mismatch.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { what: 'npm install', cwd: root });
-  writeFileSync(stamp, hash);
+  // The lock as npm left it: it may add entries (other platforms' optional packages) on install.
+  writeFileSync(stamp, hashOfLock());
 }

@@ -64,7 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     temporal: new TemporalClient(config.temporal),
     limiter: options.limiter ?? new MemoryRateLimiter(),
     objects: new LocalObjectStore(config.objectsDir),
-    imageFor: sandboxImageName,
+    imageFor: (stack) => sandboxImageName(stack, inject('imageTag')),
   };
   const services = createServices(infra, onError);
   const app = await buildApp(infra, services, { logger: false });

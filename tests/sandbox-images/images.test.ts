@@ -3,17 +3,27 @@
  * runs hardened the way the containers service runs it (uid 1000, read-only root filesystem, no capabilities,
  * no-new-privileges, /tmp a tmpfs, no network) and must hold what its stack promises. A second build is a no-op.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSandboxImages, sandboxImageName, STACKS, type SandboxImageResult, type Stack } from '../../sandbox-images/build.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  baseImageName,
+  ensureSandboxImages,
+  sandboxImageName as taggedImageName,
+  STACKS,
+  type SandboxImageResult,
+  type Stack,
+} from '../../sandbox-images/build.js';
 import { createDockerClient, type Docker } from '../../services/containers/index.js';
 
 const LABEL = { 'vaporform.test': 'images' };
 let docker: Docker;
 let first: SandboxImageResult[];
+const tag = inject('imageTag');
+const sandboxImageName = (stack: Stack) => taggedImageName(stack, tag);
 
 beforeAll(async () => {
   docker = createDockerClient({ socketPath: undefined, host: undefined });
   first = await ensureSandboxImages(docker, STACKS, {
+    tag,
     log: (line) => {
       if (/^(build|built|skip|npm pack|waiting)/.test(line)) console.log(line);
     },
@@ -77,7 +87,7 @@ describe('sandbox images', () => {
   it('builds the rootfs, the base and one image per stack, each labelled with its inputs hash', async () => {
     expect(first.map((image) => image.name)).toEqual([
       'vaporform/rootfs:bookworm',
-      'vaporform/sandbox-base:latest',
+      baseImageName(tag),
       ...STACKS.map(sandboxImageName),
     ]);
     for (const image of first) {
@@ -85,7 +95,7 @@ describe('sandbox images', () => {
       expect(info.Id).toBe(image.id);
       expect(info.Config.Labels?.['vaporform.inputs-hash']).toBe(image.inputsHash);
     }
-    const base = await docker.getImage('vaporform/sandbox-base:latest').inspect();
+    const base = await docker.getImage(baseImageName(tag)).inspect();
     expect(base.Config.User).toBe('1000:1000');
     expect(base.Config.WorkingDir).toBe('/workspace');
     expect(base.Config.Entrypoint).toEqual(['/usr/bin/tini', '--']);

@@ -14,6 +14,7 @@ import { migrate } from '../../lib/migrate.js';
 import { migrationSources } from '../../services/gateway/migrations.js';
 import { createDockerClient } from '../../services/containers/index.js';
 import { ensureSandboxImages, STACKS } from '../../sandbox-images/build.js';
+import { DEFAULT_IMAGE_TAG } from '../../sandbox-images/names.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,10 +22,14 @@ declare module 'vitest' {
     templateDatabaseUrl: string;
     temporalAddress: string;
     redisUrl: string;
+    /** The tag of the sandbox images this run uses (sandbox-images/names.ts). */
+    imageTag: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // VF_IMAGE_TAG: a checkout whose sandbox images differ (another branch) tests its own, beside the others.
+  const imageTag = process.env.VF_IMAGE_TAG || DEFAULT_IMAGE_TAG;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-test-'));
   // PostgreSQL runs as the postgres user when we are root: it must be able to enter the directory.
   await chmod(dir, 0o755);
@@ -47,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The sandbox images, built once per machine (skipped while their inputs are unchanged).
     ensureSandboxImages(createDockerClient({ socketPath: process.env.DOCKER_SOCKET, host: undefined }), STACKS, {
       log: (line) => process.stderr.write(`[images] ${line}\n`),
+      tag: imageTag,
     }),
   ] as const);
   const [postgresResult, temporalResult, redisResult, imagesResult] = results;
@@ -72,6 +78,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('templateDatabaseUrl', postgres.url);
   project.provide('temporalAddress', temporal.address);
   project.provide('redisUrl', redis.url);
+  project.provide('imageTag', imageTag);
   return async () => {
     await stopAll([postgres, temporal, redis]);
     await rm(dir, { recursive: true, force: true });
