@@ -43,6 +43,12 @@ export interface Config {
   /** S3 or MinIO for objects; unset: the local objects directory. */
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string } | undefined;
   ideDistDir: string;
+  /**
+   * Where previews are served: an origin template whose host starts with `*.`, the `*` becoming a preview's
+   * own label (one origin per project and person). Unset: `<scheme>://*.preview.localhost:<the API's port>`,
+   * a name browsers resolve to loopback and a site apart from the IDE's.
+   */
+  previewOrigin: { scheme: 'http' | 'https'; hostSuffix: string; port: string } | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -92,6 +98,17 @@ function secret(env: Env, name: string, dataDir: string, fileName: string): stri
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
     throw err;
   }
+}
+
+/** PREVIEW_ORIGIN, e.g. `https://*.preview.example.com` or `http://*.preview.localhost:4000`. */
+function previewOrigin(env: Env): Config['previewOrigin'] {
+  const raw = env.PREVIEW_ORIGIN;
+  if (!raw) return undefined;
+  const match = /^(https?):\/\/\*((?:\.[a-z0-9-]+)+)(?::(\d{1,5}))?\/?$/i.exec(raw.trim());
+  if (!match) {
+    throw new ConfigError(`PREVIEW_ORIGIN must look like http(s)://*.preview.example.com[:port], got "${raw}"`);
+  }
+  return { scheme: match[1]!.toLowerCase() as 'http' | 'https', hostSuffix: match[2]!.toLowerCase(), port: match[3] ?? '' };
 }
 
 function s3Settings(env: Env): Config['s3'] {
@@ -154,5 +171,6 @@ export function loadConfig(env: Env = process.env): Config {
     objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     s3: s3Settings(env),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
+    previewOrigin: previewOrigin(env),
   };
 }

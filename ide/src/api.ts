@@ -2,7 +2,7 @@
  * The API client: JSON over fetch, the bearer token attached, and an expired access token refreshed once
  * (then the request retried). A refresh that fails signs the user out.
  */
-import { clearSession, getSession, setSession, type SessionResponse, type User } from './session';
+import { clearSession, getSession, oneTabAtATime, setSession, type SessionResponse, type User } from './session';
 
 export const API = '/api/v1';
 
@@ -106,27 +106,31 @@ async function send<T>(method: string, path: string, body: unknown, token: strin
   return parsed as T;
 }
 
-// One refresh at a time: a refresh token works once, and presenting it twice revokes the whole session.
+// One refresh at a time in this tab, and across tabs (oneTabAtATime): a refresh token works once, and
+// presenting it twice revokes the whole session.
 let refreshing: Promise<string> | null = null;
 
-/** A valid access token to replace `staleToken`, refreshing unless another call already did. */
-function refreshAfter(staleToken: string): Promise<string> {
-  const current = getSession();
-  if (current && current.accessToken !== staleToken) return Promise.resolve(current.accessToken);
-  refreshing ??= (async () => {
-    const session = getSession();
-    if (!session) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
+/** Trades the refresh cookie for a new access token (and a rotated cookie). */
+function refreshSession(): Promise<string> {
+  refreshing ??= oneTabAtATime(async () => {
     try {
-      const response = await send<SessionResponse>('POST', '/auth/refresh', { refreshToken: session.refreshToken }, undefined);
+      const response = await send<SessionResponse>('POST', '/auth/refresh', {}, undefined);
       return setSession(response).accessToken;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) clearSession();
       throw err;
     }
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;
+}
+
+/** A valid access token to replace `staleToken`, refreshing unless another call already did. */
+function refreshAfter(staleToken: string): Promise<string> {
+  const current = getSession();
+  if (current && current.accessToken !== staleToken) return Promise.resolve(current.accessToken);
+  return refreshSession();
 }
 
 /** An access token good for at least a little while: the WebSocket cannot refresh in mid-handshake. */
@@ -139,19 +143,27 @@ export async function freshAccessToken(): Promise<string> {
 
 export const auth = {
   async login(email: string, password: string): Promise<User> {
-    return setSession(await request<SessionResponse>('POST', '/auth/login', { body: { email, password }, auth: false }))
-      .user;
+    const body = { email, password, transport: 'cookie' };
+    return setSession(await request<SessionResponse>('POST', '/auth/login', { body, auth: false })).user;
   },
   async register(email: string, password: string, name: string): Promise<User> {
-    const body = name ? { email, password, name } : { email, password };
+    const body = name ? { email, password, name, transport: 'cookie' } : { email, password, transport: 'cookie' };
     return setSession(await request<SessionResponse>('POST', '/auth/register', { body, auth: false })).user;
+  },
+  /** After a reload: the session back from the refresh cookie, or null when there is none (any more). */
+  async restore(): Promise<User | null> {
+    try {
+      await refreshSession();
+      return getSession()?.user ?? null;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
   },
   /** Ends the session on the server too; signed out locally even if the server cannot be reached. */
   async logout(): Promise<void> {
-    const session = getSession();
     clearSession();
-    if (!session) return;
-    await request('POST', '/auth/logout', { body: { refreshToken: session.refreshToken }, auth: false }).catch(() => {});
+    await request('POST', '/auth/logout', { body: {}, auth: false }).catch(() => {});
   },
 };
 

@@ -2,7 +2,8 @@
 import './styles.css';
 import { h, replace } from './dom';
 import { currentRoute, navigate, onRouteChange, type Route } from './router';
-import { getSession, onSessionChange } from './session';
+import { auth } from './api';
+import { getSession, mayHaveSession, onOtherTab, onSessionChange } from './session';
 import { mountLogin } from './views/login';
 import { mountProject } from './views/project';
 import { mountProjects } from './views/projects';
@@ -50,6 +51,7 @@ function show(route: Route): void {
 }
 
 onRouteChange(show);
+onOtherTab({ signedIn: () => void auth.restore().catch(() => {}) });
 onSessionChange((session) => {
   // Token refreshes also change the session; only signing in or out changes the screen.
   const now = session !== null;
@@ -64,4 +66,15 @@ onSessionChange((session) => {
     show(currentRoute());
   }
 });
-show(currentRoute());
+// The tokens live in memory: a reload asks the server for the session again, through the refresh cookie.
+if (mayHaveSession()) {
+  afterSignIn = location.hash.slice(1) || '/projects';
+  void auth
+    .restore()
+    .catch(() => null)
+    .finally(() => {
+      if (getSession() === null) show(currentRoute());
+    });
+} else {
+  show(currentRoute());
+}

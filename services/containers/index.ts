@@ -7,4 +7,5 @@ export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
 export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';
 export { PreviewService } from './preview.js';
+export { createPreviewProxy, type PreviewProxy } from './preview-proxy.js';
 export { previewRoutes } from './preview-routes.js';

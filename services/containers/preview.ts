@@ -1,19 +1,18 @@
 /**
- * The preview: a port inside a project's sandbox (3000 unless the project says otherwise), served at
- * /preview/:projectId/ to people who may read the project. A browser frame cannot send a bearer header, so
- * the IDE asks for a short-lived preview token that opens the preview once and then lives in a cookie
- * scoped to that project's preview path.
+ * The preview: a port inside a project's sandbox (3000 unless the project says otherwise), served to people
+ * who may read the project from an origin of its own, never the IDE's: `<label>.preview.localhost:<port>` by
+ * default (PREVIEW_ORIGIN elsewhere). The label is random, one per person and project, and names the grant:
+ * the app needs no cookie or token of ours, so nothing of ours is there for it to steal, and a service worker
+ * or cookie it sets stays in its own origin. Access is checked again on every request.
  */
+import { randomBytes } from 'node:crypto';
 import type { Principal } from '../../lib/access.js';
+import type { Config } from '../../lib/config.js';
+import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
-import { signToken, verifyToken } from '../../lib/signed-token.js';
 import type { SandboxManager, Stack } from './sandboxes.js';
 import { sandboxNames } from './sandbox-spec.js';
-import type Docker from 'dockerode';
-
-export const PREVIEW_TOKEN_PARAM = 'vf_preview_token';
-export const PREVIEW_COOKIE = 'vf_preview';
-const PREVIEW_TOKEN_TTL_SECONDS = 12 * 3600;
+import * as store from './store.js';
 
 export type AuthorizePreview = (
   principal: Principal,
@@ -22,50 +21,90 @@ export type AuthorizePreview = (
 ) => Promise<{ id: string; stack: Stack; previewPort: number }>;
 
 export interface PreviewTarget {
+  projectId: string;
   host: string;
   port: number;
 }
 
+/** How the caller reached the API: previews default to the same scheme and port. */
+export interface RequestOrigin {
+  scheme: 'http' | 'https';
+  /** The Host header's port ('' for the scheme's default). */
+  port: string;
+}
+
+const DEFAULT_HOST_SUFFIX = '.preview.localhost';
+const LABEL_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+/** 26 base32 characters: 130 random bits. */
+const LABEL = /^[a-z2-7]{26}$/;
+
+function newLabel(): string {
+  const bytes = randomBytes(26);
+  let label = '';
+  for (const byte of bytes) label += LABEL_ALPHABET[byte & 31];
+  return label;
+}
+
 export class PreviewService {
+  private readonly hostSuffix: string;
+
   constructor(
     private readonly deps: {
-      docker: Docker;
+      db: Db;
       manager: SandboxManager;
       authorize: AuthorizePreview;
-      secret: string;
+      origin: Config['previewOrigin'];
     },
-  ) {}
-
-  /** A URL that opens the project's preview in a browser, for whoever may read the project. */
-  async open(principal: Principal, projectId: string): Promise<{ url: string; port: number; expiresAt: string }> {
-    const project = await this.deps.authorize(principal, projectId, 'read');
-    const token = signToken({ typ: 'preview', sub: principal.userId, pid: projectId }, this.deps.secret, PREVIEW_TOKEN_TTL_SECONDS);
-    return {
-      url: `/preview/${projectId}/?${PREVIEW_TOKEN_PARAM}=${encodeURIComponent(token)}`,
-      port: project.previewPort,
-      expiresAt: new Date(Date.now() + PREVIEW_TOKEN_TTL_SECONDS * 1000).toISOString(),
-    };
+  ) {
+    this.hostSuffix = deps.origin?.hostSuffix ?? DEFAULT_HOST_SUFFIX;
   }
 
-  /** Checks a preview token for this project (access is checked again on every request). */
-  principalOf(token: string, projectId: string): Principal {
-    let claims;
-    try {
-      claims = verifyToken(token, this.deps.secret, 'preview');
-    } catch {
-      throw new AppError('UNAUTHENTICATED', 'Open the preview from the IDE: the preview link is missing or has expired');
-    }
-    if (claims.pid !== projectId) throw new AppError('PROJECT_NOT_FOUND', 'No such project');
-    return { kind: 'user', userId: claims.sub };
+  /** The caller's preview of the project: its origin and the URL to open (in a frame or a tab). */
+  async open(principal: Principal, projectId: string, via: RequestOrigin): Promise<{ url: string; origin: string; port: number }> {
+    const project = await this.deps.authorize(principal, projectId, 'read');
+    const label = await store.ensurePreviewHost(this.deps.db, projectId, principal.userId, newLabel());
+    const origin = this.originOf(label, via);
+    return { url: `${origin}/`, origin, port: project.previewPort };
   }
 
-  /** Where the project's preview port answers, resuming the sandbox if need be. */
-  async target(principal: Principal, projectId: string): Promise<PreviewTarget> {
-    const project = await this.deps.authorize(principal, projectId, 'read');
-    const container = await this.deps.manager.ensureRunning(projectId, project.stack);
+  /** Gives the caller a new preview origin for the project; the old one stops answering. */
+  async rotate(principal: Principal, projectId: string): Promise<void> {
+    await this.deps.authorize(principal, projectId, 'read');
+    await store.deletePreviewHost(this.deps.db, projectId, principal.userId);
+  }
+
+  /** The preview label a Host header names, or undefined when the host is not a preview's. */
+  labelOf(hostHeader: string | undefined): string | undefined {
+    if (!hostHeader) return undefined;
+    const host = hostHeader.toLowerCase().replace(/:\d+$/, '');
+    if (!host.endsWith(this.hostSuffix)) return undefined;
+    const label = host.slice(0, -this.hostSuffix.length);
+    return LABEL.test(label) ? label : '';
+  }
+
+  /** Where the preview of a label answers, for the person it belongs to, resuming the sandbox if need be. */
+  async target(label: string): Promise<PreviewTarget> {
+    const grant = LABEL.test(label) ? await store.findPreviewHost(this.deps.db, label) : undefined;
+    if (!grant) throw new AppError('NOT_FOUND', 'This preview address is not valid (any more): open the preview from the IDE');
+    const project = await this.deps.authorize({ kind: 'user', userId: grant.user_id }, grant.project_id, 'read');
+    const container = await this.deps.manager.ensureRunning(project.id, project.stack);
     const info = await container.inspect();
-    const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
+    const host = info.NetworkSettings.Networks[sandboxNames(project.id).network]?.IPAddress;
     if (!host) throw new AppError('SERVICE_UNAVAILABLE', 'The sandbox has no network address yet');
-    return { host, port: project.previewPort };
+    return { projectId: project.id, host, port: project.previewPort };
+  }
+
+  /** The CSP source that matches every preview origin (the IDE frames them). */
+  frameSource(): string {
+    const origin = this.deps.origin;
+    if (!origin) return `http://*${DEFAULT_HOST_SUFFIX}:* https://*${DEFAULT_HOST_SUFFIX}:*`;
+    return `${origin.scheme}://*${origin.hostSuffix}${origin.port ? `:${origin.port}` : ''}`;
+  }
+
+  private originOf(label: string, via: RequestOrigin): string {
+    const configured = this.deps.origin;
+    const scheme = configured?.scheme ?? via.scheme;
+    const port = configured ? configured.port : via.port;
+    return `${scheme}://${label}${this.hostSuffix}${port ? `:${port}` : ''}`;
   }
 }

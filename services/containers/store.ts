@@ -56,3 +56,31 @@ export async function idleSandboxes(
 export async function deleteSandbox(db: Queryable, projectId: string): Promise<void> {
   await db.query('DELETE FROM sandboxes WHERE project_id = $1', [projectId]);
 }
+
+export interface PreviewHostRow {
+  label: string;
+  project_id: string;
+  user_id: string;
+}
+
+/** The person's preview label for the project: the existing one, or `label` stored as new. */
+export async function ensurePreviewHost(db: Queryable, projectId: string, userId: string, label: string): Promise<string> {
+  const { rows } = await db.query<{ label: string }>(
+    `INSERT INTO preview_hosts (label, project_id, user_id) VALUES ($1, $2, $3)
+     ON CONFLICT (project_id, user_id) DO UPDATE SET project_id = EXCLUDED.project_id
+     RETURNING label`,
+    [label, projectId, userId],
+  );
+  return rows[0]!.label;
+}
+
+export async function findPreviewHost(db: Queryable, label: string): Promise<PreviewHostRow | undefined> {
+  const { rows } = await db.query<PreviewHostRow>('SELECT label, project_id, user_id FROM preview_hosts WHERE label = $1', [
+    label,
+  ]);
+  return rows[0];
+}
+
+export async function deletePreviewHost(db: Queryable, projectId: string, userId: string): Promise<void> {
+  await db.query('DELETE FROM preview_hosts WHERE project_id = $1 AND user_id = $2', [projectId, userId]);
+}

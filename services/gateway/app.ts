@@ -2,7 +2,9 @@
  * The composition root: builds the services from the infrastructure they need and mounts their routes on
  * one Fastify app. `main.ts` runs it; tests build it the same way against their own components.
  */
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
@@ -20,6 +22,7 @@ import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
   containersRoutes,
+  createPreviewProxy,
   PreviewService,
   previewRoutes,
   registerExecStreaming,
@@ -101,12 +104,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     config: config.sandbox,
   });
   registerExecStreaming(realtime, containers);
-  const preview = new PreviewService({
-    docker: infra.docker,
-    manager: sandboxes,
-    authorize,
-    secret: config.auth.jwtSecret,
-  });
+  const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
   const files = new FilesService({
     sandboxes,
     authorize,
@@ -131,7 +129,24 @@ export async function buildApp(
   options: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<FastifyInstance> {
   const { config } = infra;
+  // Requests for a preview's origin never reach the API: the server hands them (HTTP and WebSocket upgrades)
+  // to the preview proxy before Fastify sees them; the API's own upgrades go to its WebSocket plugin.
+  const previewProxy = createPreviewProxy(services.preview, (err) => app.log.error({ err }, 'preview failure'));
+  const apiUpgrades = new EventEmitter();
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = http.createServer((request, response) => {
+        const label = previewProxy.labelOf(request);
+        if (label === undefined) handler(request, response);
+        else previewProxy.handleRequest(request, response, label);
+      });
+      server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
+        const label = previewProxy.labelOf(request);
+        if (label === undefined) apiUpgrades.emit('upgrade', request, socket, head);
+        else previewProxy.handleUpgrade(request, socket, head, label);
+      });
+      return server;
+    },
     logger: options.logger ?? loggerOptions(config.logLevel),
     genReqId: genRequestId,
     bodyLimit: config.http.bodyLimitBytes,
@@ -159,7 +174,7 @@ export async function buildApp(
         imgSrc: ["'self'", 'data:', 'blob:'],
         fontSrc: ["'self'", 'data:'],
         connectSrc: ["'self'", 'ws:', 'wss:'],
-        frameSrc: ["'self'"],
+        frameSrc: ["'self'", ...services.preview.frameSource().split(' ')],
         frameAncestors: ["'self'"],
       },
     },
@@ -175,7 +190,9 @@ export async function buildApp(
     exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
     maxAge: 600,
   });
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  // `server` only tells the plugin where upgrades arrive: the API's share of them, sorted above.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024, server: apiUpgrades as unknown as http.Server } });
+  app.addHook('onClose', async () => previewProxy.close());
   app.addSchema(errorSchema);
   await app.register(swagger, {
     openapi: {
@@ -206,17 +223,21 @@ export async function buildApp(
   const authenticate = (token: string) => services.auth.authenticate(token);
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { auth: services.auth });
+      await api.register(authRoutes, {
+        auth: services.auth,
+        allowedOrigins: config.http.corsOrigins,
+        refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
+      });
       await api.register(projectsRoutes, { projects: services.projects, authenticate });
       await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
       await api.register(containersRoutes, { containers: services.containers, authenticate });
       await api.register(filesRoutes, { files: services.files, authenticate });
       await api.register(irRoutes, { ir: services.ir, authenticate });
       await api.register(generatorsRoutes, { generate: services.generate, authenticate });
+      await api.register(previewRoutes, { preview: services.preview, authenticate });
     },
     { prefix: API_PREFIX },
   );
-  await app.register(previewRoutes, { preview: services.preview, authenticate, apiPrefix: API_PREFIX });
 
   if (existsSync(path.join(config.ideDistDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: config.ideDistDir, wildcard: false, index: ['index.html'] });

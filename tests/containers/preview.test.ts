@@ -1,7 +1,9 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { launchChromium } from '../helpers/browser.js';
+import { previewFetch as fetchPreview } from '../helpers/preview.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { createProject, exec, sh } from '../helpers/sandbox.js';
 
@@ -26,12 +28,17 @@ let t: TestApp;
 let api: ApiClient;
 let owner: SignedIn;
 let projectId: string;
-let cookie: string;
+let origin: string;
 
-async function openLink(user: SignedIn, id: string): Promise<string> {
+async function openPreview(user: SignedIn, id: string): Promise<{ url: string; origin: string }> {
   const response = await api.post(`/api/v1/projects/${id}/preview`, { token: user.accessToken });
   expect(response.status, response.text).toBe(200);
-  return response.body.url;
+  return response.body;
+}
+
+/** A request to the preview origin of this test's app. */
+function previewFetch(url: string, options?: Parameters<typeof fetchPreview>[2]) {
+  return fetchPreview(t.baseUrl, url, options);
 }
 
 beforeAll(async () => {
@@ -42,14 +49,7 @@ beforeAll(async () => {
   await exec(api, owner, projectId, 'cat > server.js', { stdin: APP });
   await sh(api, owner, projectId, 'nohup node server.js > /tmp/server.log 2>&1 &');
   await sh(api, owner, projectId, 'for i in $(seq 50); do curl -s localhost:3000/ping >/dev/null && exit 0; sleep 0.1; done; exit 1');
-  const link = await openLink(owner, projectId);
-  const first = await fetch(t.baseUrl + link, { redirect: 'manual' });
-  expect(first.status).toBe(302);
-  expect(first.headers.get('location')).toBe(`/preview/${projectId}/`);
-  const setCookie = first.headers.get('set-cookie')!;
-  expect(setCookie).toContain(`Path=/preview/${projectId}/`);
-  expect(setCookie).toContain('HttpOnly');
-  cookie = setCookie.split(';')[0]!;
+  ({ origin } = await openPreview(owner, projectId));
 });
 afterAll(async () => {
   await t?.services.sandboxes.destroy(projectId).catch(() => {});
@@ -57,31 +57,47 @@ afterAll(async () => {
 });
 
 describe('preview', () => {
-  it("serves the sandbox's preview port, under the app's own headers rather than the IDE's policy", async () => {
-    const page = await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie } });
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('<script src="app.js">');
-    expect(page.headers.get('content-security-policy')).toBeNull();
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  it('has an origin of its own per person and project, never the API\'s, and keeps it', async () => {
+    const port = new URL(t.baseUrl).port;
+    expect(origin).toMatch(new RegExp(`^http://[a-z2-7]{26}\\.preview\\.localhost:${port}$`));
+    expect((await openPreview(owner, projectId)).origin).toBe(origin);
+    const reader = await signUp(api, 'preview-other');
+    await api.post(`/api/v1/projects/${projectId}/members`, { token: owner.accessToken, body: { email: reader.email, role: 'read' } });
+    expect((await openPreview(reader, projectId)).origin).not.toBe(origin);
   });
 
-  it('passes method, path, query and body through, and none of our credentials', async () => {
-    const response = await fetch(`${t.baseUrl}/preview/${projectId}/api/echo?x=1`, {
+  it("serves the sandbox's preview port with the app's own headers, none of the API's", async () => {
+    const page = await previewFetch(`${origin}/`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<script src="app.js">');
+    expect(page.headers['content-security-policy']).toBeUndefined();
+    expect(page.headers['x-request-id']).toBeUndefined();
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+  });
+
+  it('never serves the API or the IDE on a preview origin', async () => {
+    const me = await previewFetch(`${origin}/api/v1/auth/me`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
+    // The app answered (its echo), not the API, and it never saw the bearer token.
+    expect(JSON.parse(me.text)).toEqual({ method: 'GET', url: '/api/v1/auth/me', body: '', cookie: null, authorization: null });
+  });
+
+  it("passes method, path, query, body and the app's own cookies through, and none of our credentials", async () => {
+    const response = await previewFetch(`${origin}/api/echo?x=1`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json', authorization: `Bearer ${owner.accessToken}` },
+      headers: { cookie: 'app_session=42', 'content-type': 'application/json', authorization: `Bearer ${owner.accessToken}` },
       body: '{"hello":"app"}',
     });
-    expect(await response.json()).toEqual({
+    expect(JSON.parse(response.text)).toEqual({
       method: 'POST',
       url: '/api/echo?x=1',
       body: '{"hello":"app"}',
-      cookie: null,
+      cookie: 'app_session=42',
       authorization: null,
     });
   });
 
   it('proxies WebSockets (hot reload)', async () => {
-    const socket = new WebSocket(`${t.baseUrl.replace('http', 'ws')}/preview/${projectId}/hmr`, { headers: { cookie } });
+    const socket = new WebSocket(`${t.baseUrl.replace('http', 'ws')}/hmr`, { headers: { host: new URL(origin).host } });
     const message = await new Promise<string>((resolve, reject) => {
       socket.once('message', (data) => resolve(data.toString()));
       socket.once('error', reject);
@@ -90,51 +106,51 @@ describe('preview', () => {
     expect(message).toBe('hello');
   });
 
-  it('refuses the preview without a session, with a forged one, and to people who cannot read the project', async () => {
-    expect((await fetch(`${t.baseUrl}/preview/${projectId}/`)).status).toBe(401);
-    expect((await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie: 'vf_preview=forged' } })).status).toBe(401);
+  it('refuses unknown and retired addresses, and people who cannot read the project', async () => {
+    const port = new URL(t.baseUrl).port;
+    expect((await previewFetch(`http://${'a'.repeat(26)}.preview.localhost:${port}/`)).status).toBe(404);
+    expect((await previewFetch(`http://not-a-label.preview.localhost:${port}/`)).status).toBe(404);
     const stranger = await signUp(api, 'preview-stranger');
-    const theirProject = await createProject(api, stranger);
-    const theirLink = await openLink(stranger, theirProject);
-    const theirToken = new URL(theirLink, t.baseUrl).searchParams.get('vf_preview_token')!;
-    // Their valid token for their project does not open ours.
-    const crossed = await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie: `vf_preview=${theirToken}` } });
-    expect(crossed.status).toBe(404);
-    const link = await api.post(`/api/v1/projects/${projectId}/preview`, { token: stranger.accessToken });
-    expect(link.status).toBe(404);
+    expect((await api.post(`/api/v1/projects/${projectId}/preview`, { token: stranger.accessToken })).status).toBe(404);
+
+    const reader = await signUp(api, 'preview-rotate');
+    await api.post(`/api/v1/projects/${projectId}/members`, { token: owner.accessToken, body: { email: reader.email, role: 'read' } });
+    const first = await openPreview(reader, projectId);
+    expect((await previewFetch(`${first.origin}/`)).status).toBe(200);
+    expect((await api.delete(`/api/v1/projects/${projectId}/preview`, { token: reader.accessToken })).status).toBe(204);
+    const retired = await previewFetch(`${first.origin}/`, { headers: { accept: 'text/html' } });
+    expect(retired.status).toBe(404);
+    expect(retired.text).toContain('open the preview from the IDE');
+    expect((await openPreview(reader, projectId)).origin).not.toBe(first.origin);
   });
 
   it('stops serving someone whose access was removed', async () => {
     const reader = await signUp(api, 'preview-reader');
     await api.post(`/api/v1/projects/${projectId}/members`, { token: owner.accessToken, body: { email: reader.email, role: 'read' } });
-    const link = await openLink(reader, projectId);
-    const readerCookie = (await fetch(t.baseUrl + link, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
-    expect((await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie: readerCookie } })).status).toBe(200);
+    const theirs = await openPreview(reader, projectId);
+    expect((await previewFetch(`${theirs.origin}/`)).status).toBe(200);
     await api.delete(`/api/v1/projects/${projectId}/members/${reader.userId}`, { token: owner.accessToken });
-    expect((await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie: readerCookie } })).status).toBe(404);
+    expect((await previewFetch(`${theirs.origin}/`)).status).toBe(404);
   });
 
   it('says clearly when nothing listens on the preview port, which is a project setting', async () => {
     const patched = await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { previewPort: 3999 } });
     expect(patched.body.previewPort).toBe(3999);
     try {
-      const response = await fetch(`${t.baseUrl}/preview/${projectId}/`, { headers: { cookie } });
+      const response = await previewFetch(`${origin}/`);
       expect(response.status).toBe(502);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect((JSON.parse(response.text) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
     } finally {
       await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { previewPort: 3000 } });
     }
   });
 
-  it("runs in a real browser, the page's own requests carrying the preview session", async () => {
+  it('runs in a real browser at its own origin, the page loading its own script', async () => {
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
-      await page.goto(t.baseUrl + (await openLink(owner, projectId)));
+      await page.goto(`${origin}/`);
       await expect.poll(() => page.title()).toBe('loaded');
     } finally {
       await browser?.close();

@@ -2,20 +2,13 @@
  * The browser IDE end to end: a real Chromium (Debian's, driven by playwright-core) against the real API
  * serving a freshly built IDE. Account, project, live activity over the WebSocket, sign-out and back in.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../../services/auth/tokens.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, uniqueEmail } from '../helpers/http.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-let distDir: string;
+let ide: Awaited<ReturnType<typeof buildIde>>;
 let testApp: TestApp;
 let browser: Browser;
 let page: Page;
@@ -23,21 +16,9 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  distDir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-ide-'));
-  await build({ root: path.join(repoRoot, 'ide'), build: { outDir: distDir, emptyOutDir: true }, logLevel: 'warn' });
-  testApp = await startTestApp({ env: { IDE_DIST_DIR: distDir } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  ide = await buildIde();
+  testApp = await startTestApp({ env: { IDE_DIST_DIR: ide.distDir } });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
   context.setDefaultTimeout(10_000);
   page = await context.newPage();
@@ -53,32 +34,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await testApp?.close();
-  if (distDir) await rm(distDir, { recursive: true, force: true });
+  await ide?.remove();
 });
 
 const byTestId = (id: string) => page.getByTestId(id);
 
-interface StoredSession {
-  accessToken: string;
-  refreshToken: string;
+/** The HttpOnly refresh cookie the page holds (scripts cannot read it; the browser context can). */
+async function refreshCookie(): Promise<string | undefined> {
+  const cookies = await page.context().cookies(testApp.baseUrl + '/api/v1/auth');
+  return cookies.find((cookie) => cookie.name === 'vf_refresh')?.value;
 }
 
-// The page's localStorage, reached through expression strings: the tests' tsconfig has no DOM types.
-const SESSION_KEY = JSON.stringify('vaporform.session');
-
-async function storedSession(): Promise<StoredSession | null> {
-  const raw = await page.evaluate<string | null>(`localStorage.getItem(${SESSION_KEY})`);
-  return raw ? (JSON.parse(raw) as StoredSession) : null;
-}
-
-async function storeSession(session: object): Promise<void> {
-  await page.evaluate(`localStorage.setItem(${SESSION_KEY}, ${JSON.stringify(JSON.stringify(session))})`);
-}
-
-async function accessToken(): Promise<string> {
-  const session = await storedSession();
-  if (!session) throw new Error('no session in localStorage');
-  return session.accessToken;
+// Page storage, reached through expression strings: the tests' tsconfig has no DOM types.
+async function pageStorage(): Promise<string> {
+  return page.evaluate<string>('JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })');
 }
 
 describe('browser IDE', () => {
@@ -127,8 +96,14 @@ describe('browser IDE', () => {
     await page.locator('[data-testid="activity-status"][data-state="live"]').waitFor();
     expect(await byTestId('workspace-placeholder').textContent()).toContain('Editor, terminal and preview arrive');
 
-    // A change made through the API (with the page's own token) arrives live, and the header follows it.
-    const token = await accessToken();
+    // No token is within a script's reach: not in storage, not in document.cookie.
+    const storage = await pageStorage();
+    expect(storage).not.toMatch(/eyJ|refresh|token/i);
+    expect(await refreshCookie()).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+
+    // A change made through the API (by the same person, another session) arrives live, and the header follows it.
+    const login = await api.post('/api/v1/auth/login', { body: { email, password } });
+    const token: string = login.body.accessToken;
     const patched = await api.patch(`/api/v1/projects/${projectId}`, { token, body: { name: 'Todo Tracker Pro' } });
     expect(patched.status).toBe(200);
     const updatedItem = page.locator('[data-testid="activity-item"][data-event-type="project.updated"]');
@@ -149,11 +124,16 @@ describe('browser IDE', () => {
 
     await page.screenshot({ path: '/tmp/ide-project.png' });
 
+    // A reload keeps the person signed in (through the refresh cookie) on the same page.
+    await page.reload();
+    await byTestId('project-screen').waitFor();
+    expect(page.url()).toContain(`#/projects/${projectId}`);
+
     // Sign out: the server forgets the refresh token, the page shows the sign-in form.
-    const { refreshToken } = (await storedSession())!;
+    const refreshToken = (await refreshCookie())!;
     await byTestId('sign-out').click();
     await byTestId('login-form').waitFor();
-    expect(await storedSession()).toBeNull();
+    expect(await refreshCookie()).toBeUndefined();
     const reuse = await api.post('/api/v1/auth/refresh', { body: { refreshToken } });
     expect(reuse.status).toBe(401);
 
@@ -163,7 +143,6 @@ describe('browser IDE', () => {
     await byTestId('auth-submit').click();
     await byTestId('auth-error').waitFor();
     expect(await byTestId('auth-error').textContent()).toBe('The email or password is wrong');
-    expect(await storedSession()).toBeNull();
 
     // The right password signs back in, to the projects list.
     await byTestId('auth-password').fill(password);
@@ -180,37 +159,40 @@ describe('browser IDE', () => {
     await pro.getByTestId('project-delete').click();
     await byTestId('confirm-ok').click();
     await byTestId('projects-empty').waitFor();
-    expect((await api.get(`/api/v1/projects/${projectId}`, { token: await accessToken() })).status).toBe(404);
+    expect((await api.get(`/api/v1/projects/${projectId}`, { token })).status).toBe(404);
 
     expect(pageErrors).toEqual([]);
   });
 
-  it('refreshes an expired access token once, and signs out when the refresh fails', async () => {
+  it('restores a session from the refresh cookie after a reload, and signs out when the cookie is spent', async () => {
     const api = new ApiClient(testApp.baseUrl);
-    const user = await signUp(api, 'expired');
-    const created = await api.post('/api/v1/projects', { token: user.accessToken, body: { name: 'Refresh Me', stack: 'go' } });
+    const user = await signUp(api, 'restore');
+    const created = await api.post('/api/v1/projects', { token: user.accessToken, body: { name: 'Restore Me', stack: 'go' } });
     expect(created.status).toBe(201);
-    // An access token that expired an hour ago, signed with the app's own secret: the API says TOKEN_EXPIRED.
-    const expired = signAccessToken(user.userId, testApp.config.auth.jwtSecret, 60, Date.now() - 3600_000);
-    // Same tab, so the running page sees no storage event; a full navigation then starts from the new value.
-    let visit = 0;
-    const stored = async (session: object) => {
-      await storeSession(session);
-      visit += 1;
-      await page.goto(`${testApp.baseUrl}/?visit=${visit}#/projects`);
-    };
-    const me = { id: user.userId, email: user.email, name: 'expired', createdAt: new Date().toISOString() };
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    try {
+      const visit = async (refreshToken: string) => {
+        await context.addCookies([
+          { name: 'vf_refresh', value: refreshToken, domain: '127.0.0.1', path: '/api/v1/auth', httpOnly: true, sameSite: 'Strict' },
+        ]);
+        await tab.goto(`${testApp.baseUrl}/#/projects`);
+        await tab.evaluate(`localStorage.setItem('vaporform.signedIn', '1')`);
+        await tab.reload();
+      };
+      await visit(user.refreshToken);
+      await tab.getByTestId('project-row').filter({ hasText: 'Restore Me' }).waitFor();
+      const rotated = (await context.cookies(`${testApp.baseUrl}/api/v1/auth`)).find((c) => c.name === 'vf_refresh');
+      expect(rotated?.value).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+      expect(rotated?.value).not.toBe(user.refreshToken);
 
-    await stored({ user: me, accessToken: expired, refreshToken: user.refreshToken, accessExpiresAt: Date.now() + 600_000 });
-    await byTestId('project-row').filter({ hasText: 'Refresh Me' }).waitFor();
-    const session = (await storedSession())!;
-    expect(session.accessToken).not.toBe(expired);
-    expect(session.refreshToken).not.toBe(user.refreshToken);
-
-    // The old refresh token is spent: presenting it fails, and the page signs out instead of looping.
-    await stored({ user: me, accessToken: expired, refreshToken: user.refreshToken, accessExpiresAt: Date.now() + 600_000 });
-    await byTestId('login-form').waitFor();
-    expect(await storedSession()).toBeNull();
+      // The old refresh token is spent: presenting it fails, and the page signs out instead of looping.
+      await visit(user.refreshToken);
+      await tab.getByTestId('login-form').waitFor();
+      expect(await tab.evaluate(`localStorage.getItem('vaporform.signedIn')`)).toBeNull();
+    } finally {
+      await context.close();
+    }
     expect(pageErrors).toEqual([]);
   });
 });
