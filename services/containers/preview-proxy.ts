@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { AppError } from '../../lib/errors.js';
 import type { PreviewService, PreviewTarget } from './preview.js';
+import { BRIDGE_PATH, BRIDGE_SCRIPT, MAX_INJECTED_PAGE_BYTES, withBridge } from './preview-bridge.js';
 
 /** Hop-by-hop headers are not passed on; neither are credentials meant for us. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -45,6 +46,7 @@ export function createPreviewProxy(preview: PreviewService, onError: (err: unkno
     labelOf: (request) => preview.labelOf(request.headers.host),
 
     handleRequest(request, response, label) {
+      if (request.url === BRIDGE_PATH) return sendBridge(response);
       preview.target(label).then(
         (target) => proxyHttp(request, response, target),
         (err: unknown) => sendError(request, response, failure(err)),
@@ -91,6 +93,20 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+function sendBridge(response: http.ServerResponse): void {
+  response.writeHead(200, {
+    'content-type': 'text/javascript; charset=utf-8',
+    'cache-control': 'no-cache',
+    'content-length': Buffer.byteLength(BRIDGE_SCRIPT),
+  });
+  response.end(BRIDGE_SCRIPT);
+}
+
+/** A page load the bridge goes into: a GET that asks for HTML. */
+function isPageLoad(request: http.IncomingMessage): boolean {
+  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+}
+
 function forwardedHeaders(request: http.IncomingMessage, target: PreviewTarget): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -99,6 +115,8 @@ function forwardedHeaders(request: http.IncomingMessage, target: PreviewTarget):
   headers.host = `${target.host}:${target.port}`;
   headers['x-forwarded-host'] = request.headers.host ?? '';
   headers['x-forwarded-proto'] = 'encrypted' in request.socket ? 'https' : 'http';
+  // A page is read whole to add the bridge: ask for it uncompressed.
+  if (isPageLoad(request)) headers['accept-encoding'] = 'identity';
   return headers;
 }
 
@@ -117,9 +135,12 @@ function proxyHttp(request: http.IncomingMessage, response: http.ServerResponse,
     }
     // The preview's address is a credential of sorts: it must not leak to the sites the app links to.
     response.setHeader('referrer-policy', 'no-referrer');
+    answer.on('error', () => response.destroy());
+    const html = (answer.headers['content-type'] ?? '').includes('text/html');
+    const encoded = (answer.headers['content-encoding'] ?? 'identity') !== 'identity';
+    if (isPageLoad(request) && html && !encoded) return sendWithBridge(answer, response);
     response.writeHead(answer.statusCode ?? 502);
     answer.pipe(response);
-    answer.on('error', () => response.destroy());
   });
   upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
   upstream.on('error', () =>
@@ -136,6 +157,32 @@ function proxyHttp(request: http.IncomingMessage, response: http.ServerResponse,
     if (!response.writableFinished) upstream.destroy();
   });
   request.pipe(upstream);
+}
+
+/** The page with the bridge added; a page too large to hold passes through as it is. */
+function sendWithBridge(answer: http.IncomingMessage, response: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const passThrough = () => {
+    answer.removeListener('data', collect);
+    answer.removeListener('end', finish);
+    response.writeHead(answer.statusCode ?? 502);
+    for (const chunk of chunks) response.write(chunk);
+    answer.pipe(response);
+  };
+  const collect = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_INJECTED_PAGE_BYTES) passThrough();
+  };
+  const finish = () => {
+    const body = withBridge(Buffer.concat(chunks));
+    response.setHeader('content-length', body.length);
+    response.writeHead(answer.statusCode ?? 502);
+    response.end(body);
+  };
+  answer.on('data', collect);
+  answer.on('end', finish);
 }
 
 /** Message by message, both ways; either side closing closes the other. */

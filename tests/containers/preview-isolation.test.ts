@@ -48,6 +48,7 @@ const script = String.raw` + '`' + String.raw`
   }
   await fetch('/report', { method: 'POST', body: JSON.stringify(r) });
   document.title = 'reported';
+  setTimeout(() => { throw new Error('boom from the app'); });
 })();
 ` + '`' + String.raw`;
 const sw = "self.addEventListener('install', () => self.skipWaiting()); self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim())); self.addEventListener('fetch', (e) => { if (new URL(e.request.url).pathname === '/sw-check') e.respondWith(new Response('from the service worker')); else if (!e.request.url.startsWith(self.location.origin)) e.respondWith(new Response('pwned')); });";
@@ -147,7 +148,8 @@ describe('a hostile preview', () => {
       await signInToIde(idePage);
       const target = `${previewUrl}?ide=${encodeURIComponent(t.baseUrl)}`;
 
-      // Framed in the IDE's page, as the preview panel shows it.
+      // Framed in the IDE's page, as the preview panel shows it; the IDE hears of the app's errors.
+      await idePage.evaluate(`window.previewMessages = []; addEventListener('message', (e) => previewMessages.push({ origin: e.origin, data: e.data }))`);
       await idePage.evaluate(`(() => { const f = document.createElement('iframe'); f.src = ${JSON.stringify(target)}; document.body.append(f); })()`);
       await expect.poll(async () => (await reports()).some((r) => r.where === 'frame'), { timeout: 20_000 }).toBe(true);
       // And in a tab of its own ("open in new tab").
@@ -166,6 +168,17 @@ describe('a hostile preview', () => {
         expect(report.refresh).toBe('blocked');
       }
       expect(all.find((r) => r.where === 'frame')).toMatchObject({ top: 'blocked', topCookie: 'blocked' });
+      const previewOrigin = new URL(previewUrl).origin;
+      await expect
+        .poll(() => idePage.evaluate<string>('JSON.stringify(previewMessages)'), { timeout: 10_000 })
+        .toContain('boom from the app');
+      const messages = JSON.parse(await idePage.evaluate<string>('JSON.stringify(previewMessages)')) as Array<{
+        origin: string;
+        data: { type: string; kind?: string; message?: string };
+      }>;
+      expect(messages.every((m) => m.origin === previewOrigin)).toBe(true);
+      expect(messages.map((m) => m.data.type)).toContain('vaporform.preview.loaded');
+      expect(messages.find((m) => m.data.kind === 'exception')?.data.message).toContain('boom from the app');
 
       // The victim's session survived every attempt, and the IDE is still the IDE, not the app's service worker.
       await idePage.reload();

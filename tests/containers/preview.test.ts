@@ -75,6 +75,18 @@ describe('preview', () => {
     expect(page.headers['referrer-policy']).toBe('no-referrer');
   });
 
+  it('adds the bridge that reports the app\'s errors to the IDE, to pages only', async () => {
+    const page = await previewFetch(`${origin}/`, { headers: { accept: 'text/html', 'accept-encoding': 'gzip' } });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<head><script src="/__vaporform/bridge.js"></script><title>x</title>');
+    expect(Number(page.headers['content-length'])).toBe(Buffer.byteLength(page.text));
+    const script = await previewFetch(`${origin}/__vaporform/bridge.js`);
+    expect(script.headers['content-type']).toContain('javascript');
+    expect(script.text).toContain('vaporform.preview.error');
+    const asset = await previewFetch(`${origin}/app.js`, { headers: { accept: '*/*' } });
+    expect(asset.text).toBe('document.title = "loaded";');
+  });
+
   it('never serves the API or the IDE on a preview origin', async () => {
     const me = await previewFetch(`${origin}/api/v1/auth/me`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
     // The app answered (its echo), not the API, and it never saw the bearer token.
