@@ -12,8 +12,6 @@ export interface WindowCount {
 export interface RateLimiter {
   /** Counts one more hit in the key's current window and returns the new count. */
   hit(key: string, windowMs: number): Promise<WindowCount>;
-  /** The key's count without adding to it. */
-  peek(key: string): Promise<WindowCount>;
   reset(key: string): Promise<void>;
 }
 
@@ -29,13 +27,6 @@ export class MemoryRateLimiter implements RateLimiter {
       this.windows.set(key, window);
     }
     window.count += 1;
-    return { count: window.count, resetInMs: window.resetAt - now };
-  }
-
-  async peek(key: string): Promise<WindowCount> {
-    const now = Date.now();
-    const window = this.windows.get(key);
-    if (!window || window.resetAt <= now) return { count: 0, resetInMs: 0 };
     return { count: window.count, resetInMs: window.resetAt - now };
   }
 
@@ -61,14 +52,6 @@ export class RedisRateLimiter implements RateLimiter {
     const count = Number(result?.[0]?.[1] ?? 0);
     const ttl = Number(result?.[2]?.[1] ?? windowMs);
     return { count, resetInMs: ttl > 0 ? ttl : windowMs };
-  }
-
-  async peek(key: string): Promise<WindowCount> {
-    const name = this.prefix + key;
-    const result = await this.redis.multi().get(name).pttl(name).exec();
-    const count = Number(result?.[0]?.[1] ?? 0);
-    const ttl = Number(result?.[1]?.[1] ?? 0);
-    return { count, resetInMs: ttl > 0 ? ttl : 0 };
   }
 
   async reset(key: string): Promise<void> {

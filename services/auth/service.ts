@@ -123,16 +123,15 @@ export class AuthService {
     const email = normalizeEmail(input.email);
     const byAddress = await limiter.hit(`login:address:${input.address}`, windowMs);
     if (byAddress.count > config.loginAttemptsPerAddress) throw rateLimited(byAddress.resetInMs);
+    // Every attempt counts as a failure before the password is checked, and a success clears the count:
+    // guesses sent in parallel each take a slot, so no more than the limit are ever checked.
     const accountKey = `login:failures:${email}`;
-    const failures = await limiter.peek(accountKey);
-    if (failures.count >= config.loginFailuresPerAccount) throw rateLimited(failures.resetInMs);
+    const failures = await limiter.hit(accountKey, windowMs);
+    if (failures.count > config.loginFailuresPerAccount) throw rateLimited(failures.resetInMs);
 
     const user = await store.findUserByEmail(this.deps.db, email);
     const matches = await verifyPassword(input.password, user?.password_hash ?? (await this.getDummyHash()));
-    if (!user || !matches) {
-      await limiter.hit(accountKey, windowMs);
-      throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong');
-    }
+    if (!user || !matches) throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong');
     await limiter.reset(accountKey);
     return this.startSession(this.deps.db, user);
   }

@@ -207,6 +207,17 @@ describe('login rate limits', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('lets no more than the limit of guesses through when they arrive all at once', async () => {
+    const user = await signUp(api, 'parallel', 'the real password');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => api.post('/api/v1/auth/login', { body: { email: user.email, password: `guess ${i} pw` } })),
+    );
+    const codes = responses.map((response) => response.body.error.code as string);
+    // LOGIN_FAILURES_PER_ACCOUNT is 3 in this file: three passwords were checked, every other guess refused unchecked.
+    expect(codes.filter((code) => code === 'INVALID_CREDENTIALS')).toHaveLength(3);
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(17);
+  });
+
   it('limits attempts per address', async () => {
     const limited = await startTestApp({ env: { LOGIN_ATTEMPTS_PER_ADDRESS: '4' } });
     try {
