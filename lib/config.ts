@@ -49,7 +49,18 @@ export interface Config {
    * a name browsers resolve to loopback and a site apart from the IDE's.
    */
   previewOrigin: { scheme: 'http' | 'https'; hostSuffix: string; port: string } | undefined;
+  /** LLM providers: the default choice, and each provider's key and base URL (unset: the provider's own API). */
+  llm: {
+    provider: LlmProviderName;
+    /** Unset: the default provider's own default model (services/agents/providers). */
+    model: string | undefined;
+    anthropic: { apiKey: string | undefined; baseUrl: string | undefined };
+    openai: { apiKey: string | undefined; baseUrl: string | undefined };
+  };
 }
+
+/** The same names as services/agents/providers' `ProviderName` (lib imports no service). */
+export type LlmProviderName = 'anthropic' | 'openai';
 
 type Env = Record<string, string | undefined>;
 
@@ -121,6 +132,25 @@ function s3Settings(env: Env): Config['s3'] {
   return { endpoint, accessKey, secretKey, bucket: env.S3_BUCKET || 'vaporform', region: env.S3_REGION || 'us-east-1' };
 }
 
+function llmSettings(env: Env): Config['llm'] {
+  const provider = env.LLM_PROVIDER || 'anthropic';
+  if (provider !== 'anthropic' && provider !== 'openai') {
+    throw new ConfigError(`LLM_PROVIDER must be anthropic or openai, got "${provider}"`);
+  }
+  const url = (name: string): string | undefined => {
+    const value = env[name];
+    if (!value) return undefined;
+    if (!/^https?:\/\//.test(value)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+    return value;
+  };
+  return {
+    provider,
+    model: env.LLM_MODEL || undefined,
+    anthropic: { apiKey: env.ANTHROPIC_API_KEY || undefined, baseUrl: url('ANTHROPIC_BASE_URL') },
+    openai: { apiKey: env.OPENAI_API_KEY || undefined, baseUrl: url('OPENAI_BASE_URL') },
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(repoRoot, env.DATA_DIR ?? '.data');
   const databaseUrl = env.DATABASE_URL;
@@ -172,5 +202,6 @@ export function loadConfig(env: Env = process.env): Config {
     s3: s3Settings(env),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
     previewOrigin: previewOrigin(env),
+    llm: llmSettings(env),
   };
 }

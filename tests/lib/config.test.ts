@@ -24,4 +24,32 @@ describe('configuration', () => {
       expect(() => loadConfig({ ...base, PREVIEW_ORIGIN: value })).toThrow(/PREVIEW_ORIGIN must look like/);
     },
   );
+
+  it('reads the LLM settings: anthropic by default, keys and base URLs per provider', () => {
+    expect(loadConfig(base).llm).toEqual({
+      provider: 'anthropic',
+      model: undefined,
+      anthropic: { apiKey: undefined, baseUrl: undefined },
+      openai: { apiKey: undefined, baseUrl: undefined },
+    });
+    const llm = loadConfig({
+      ...base,
+      LLM_PROVIDER: 'openai',
+      LLM_MODEL: 'qwen3-coder',
+      OPENAI_API_KEY: 'sk-local',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      ANTHROPIC_API_KEY: 'sk-ant',
+    }).llm;
+    expect(llm).toEqual({
+      provider: 'openai',
+      model: 'qwen3-coder',
+      anthropic: { apiKey: 'sk-ant', baseUrl: undefined },
+      openai: { apiKey: 'sk-local', baseUrl: 'http://127.0.0.1:11434/v1' },
+    });
+  });
+
+  it('refuses an unknown LLM_PROVIDER and a base URL that is not http(s)', () => {
+    expect(() => loadConfig({ ...base, LLM_PROVIDER: 'gemini' })).toThrow(/LLM_PROVIDER must be anthropic or openai/);
+    expect(() => loadConfig({ ...base, ANTHROPIC_BASE_URL: 'api.anthropic.com' })).toThrow(/ANTHROPIC_BASE_URL must be an http\(s\) URL/);
+  });
 });

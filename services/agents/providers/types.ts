@@ -9,7 +9,13 @@ export type ProviderName = 'anthropic' | 'openai';
 export type ContentBlock =
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; toolUseId: string; content: string; isError?: boolean };
+  | { type: 'tool_result'; toolUseId: string; content: string; isError?: boolean }
+  /**
+   * The model's reasoning (Anthropic's thinking blocks: current Claude models think by default). Not part of the
+   * answer, but the API wants it back unchanged in the assistant turn that holds it, so keep it in the transcript
+   * as is. `block` is the API's own block, signature included; a provider of another API leaves it out.
+   */
+  | { type: 'thinking'; text: string; block: unknown };
 
 export interface LlmMessage {
   role: 'user' | 'assistant';
@@ -41,6 +47,7 @@ export interface LlmRequest {
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'refusal' | 'other';
 
+/** Tokens of one model turn. `inputTokens` counts only the uncached input: cache writes and reads are apart. */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
@@ -83,15 +90,18 @@ export type ProviderErrorKind =
 /** What a provider call failed with, after its retries. `retryable` says whether trying later may help. */
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
+  /** How long the API asked us to wait (`retry-after` / `retry-after-ms`), when it said. */
+  readonly retryAfterMs?: number;
 
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -100,6 +110,27 @@ export interface ModelInfo {
   maxOutputTokens: number;
   /** US dollars per million tokens. */
   price: { input: number; output: number; cacheWrite: number; cacheRead: number };
+}
+
+/** How a provider retries: attempts in all (the first included) and the backoff between them. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** First backoff; doubled each retry, capped by `maxDelayMs`, with jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest `retry-after` honoured. */
+  maxRetryAfterMs: number;
+  /** A response that sends nothing for this long (no headers, or no event mid-stream) is abandoned and retried. */
+  stallTimeoutMs: number;
+}
+
+/** Per provider instance, so a run may bring its own key and base URL. */
+export interface ProviderSettings {
+  /** Unset: every call fails with kind `auth` and says which variable to set. */
+  apiKey?: string;
+  /** Unset: the provider's own API. For `openai`, any OpenAI-compatible server (`http://host:port/v1`). */
+  baseUrl?: string;
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface LlmProvider {
