@@ -6,7 +6,7 @@
  *   vaporform/sandbox-<stack>:latest node/, python/, go/ Dockerfiles on top of the base
  *
  * Every image carries the label `vaporform.inputs-hash`: a sha256 over its recipe (Dockerfile and context files,
- * build arguments) and its parent's own hash. An image whose tag already carries the hash of its current inputs is
+ * build arguments) and its parent's own hash, not over its name: the same recipe under another tag hashes the same. An image whose tag already carries the hash of its current inputs is
  * skipped, so running this twice builds nothing the second time. Tags only move when a build has finished, and one
  * process at a time builds (a lock file in the cache directory), so concurrent callers are safe.
  *
@@ -317,9 +317,10 @@ interface DockerfileImage extends Recipe {
   replaced: string[];
 }
 
+/** What the image is made of, not what it is called: the same recipe under another tag hashes the same. */
 async function inputsHashOf(spec: Recipe): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`image ${spec.name}\nparent ${spec.parentHash}\n`);
+  hash.update(`image ${spec.image}\nparent ${spec.parentHash}\n`);
   for (const file of await listFiles(spec.dir)) {
     const content = await readFile(path.join(spec.dir, file));
     hash.update(`file ${file} ${content.length}\n`).update(content).update('\n');
@@ -334,7 +335,8 @@ async function inputsHashOf(spec: Recipe): Promise<string> {
     if (file.content) hash.update(`file ${file.path} ${file.content.length}\n`).update(file.content).update('\n');
   }
   for (const [key, value] of Object.entries(spec.buildargs).sort(([a], [b]) => a.localeCompare(b))) {
-    hash.update(`arg ${key}=${value}\n`);
+    // BASE names the parent, whose identity is its hash above.
+    if (key !== 'BASE') hash.update(`arg ${key}=${value}\n`);
   }
   for (const input of spec.extraInputs ?? []) hash.update(`extra ${input}\n`);
   return hash.digest('hex');
