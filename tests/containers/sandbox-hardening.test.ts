@@ -141,7 +141,7 @@ describe('sandbox hardening', () => {
     expect(self.stdout).toBe('other');
     const { ip } = await networkOf(other);
     const attempt = await exec(api, owner, id, `curl -s --max-time 3 http://${ip}:8080`, { timeoutMs: 10_000 });
-    expect(attempt.exitCode).not.toBe(0);
+    expect(attempt.exitCode, JSON.stringify(attempt)).not.toBe(0);
     expect(attempt.stdout).not.toContain('other');
   });
 

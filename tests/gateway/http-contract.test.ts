@@ -49,6 +49,12 @@ describe('health and readiness', () => {
     }
   });
 
+  it('a test app does not close quietly over an error a service reported in the background', async () => {
+    const quiet = await startTestApp();
+    quiet.backgroundErrors.push(new Error('a write was lost'));
+    await expect(quiet.close()).rejects.toThrow(/1 unexpected background error\(s\):\nError: a write was lost/);
+  });
+
   it('reports missing sandbox images as down, saying what to run', async () => {
     const unbuilt = await startTestApp({ env: { SANDBOX_IMAGE_TAG: 'never-built' } });
     try {
