@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDocker, startPostgres, startTemporal, stopAll, waitFor } from './lib/components.mjs';
-import { ensureNodeModules, ensurePostgres, ensureTemporalCli, log, PrereqError, run } from './lib/prereqs.mjs';
+import { startPostgres, startTemporal, stopAll, waitFor } from './lib/components.mjs';
+import { prepareMachine } from './lib/machine.mjs';
+import { log, PrereqError, run } from './lib/prereqs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.resolve(root, process.env.DATA_DIR ?? '.data');
@@ -95,15 +96,14 @@ async function shutdown(code) {
 }
 
 async function main() {
-  ensureNodeModules(root);
-  ensureIdeBuilt();
   /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, DATA_DIR: dataDir };
+  const found = await prepareMachine(root, { tests: false, env, logsDir });
+  ensureIdeBuilt();
 
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
-  if (!env.DOCKER_HOST) await ensureDocker({ socketPath: env.DOCKER_SOCKET, logFile: path.join(logsDir, 'dockerd.log') });
   try {
     // Skipped in a second when nothing changed; the first time takes a few minutes (debootstrap, apt).
     run(process.execPath, ['--import', 'tsx', path.join(root, 'sandbox-images', 'build.ts')], {
@@ -112,13 +112,13 @@ async function main() {
       env,
     });
   } catch (err) {
-    // The API is still useful without sandboxes; say what is missing rather than refusing to start.
+    // The API is still useful without sandboxes; say what is missing (so does /ready) rather than refusing to start.
     log(`${err instanceof Error ? err.message : err}: projects cannot start sandboxes until \`npm run images:build\` succeeds`);
   }
 
   if (!env.DATABASE_URL) {
     const postgres = await startPostgres({
-      bin: ensurePostgres(),
+      bin: /** @type {string} */ (found.postgresBin),
       dataDir: path.join(dataDir, 'postgres'),
       port: Number(env.POSTGRES_PORT ?? 54329),
       logFile: path.join(logsDir, 'postgres.log'),
@@ -131,7 +131,7 @@ async function main() {
 
   if (!env.TEMPORAL_ADDRESS) {
     const temporal = await startTemporal({
-      bin: ensureTemporalCli(),
+      bin: /** @type {string} */ (found.temporalBin),
       port: Number(env.TEMPORAL_PORT ?? 7233),
       uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
       dbFile: path.join(dataDir, 'temporal', 'temporal.db'),

@@ -3,7 +3,7 @@
  * `process.env`. Every variable and its default is listed in README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,7 @@ export interface Config {
     execTimeoutMs: number;
     subnetPool: string;
   };
+  images: SandboxImageSettings;
   objectsDir: string;
   /** S3 or MinIO for objects; unset: the local objects directory. */
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string } | undefined;
@@ -63,6 +64,19 @@ export interface Config {
 export type LlmProviderName = 'anthropic' | 'openai';
 
 type Env = Record<string, string | undefined>;
+
+/** How sandbox images are built and found; the image build (sandbox-images/build.ts) reads it without a database. */
+export interface SandboxImageSettings {
+  /** The tag of the base and stack images (`latest`; another keeps a second checkout's images apart). */
+  tag: string;
+  /** Extra CA certificates (`*.crt`) every sandbox trusts besides Debian's, e.g. a TLS-inspecting proxy's; null: none. */
+  caCertsDir: string | null;
+  /** Downloaded Node/npm tarballs and the build lock. */
+  cacheDir: string;
+}
+
+/** The host's own extra CA certificates on Debian (what update-ca-certificates adds to the system store). */
+const HOST_CA_CERTS_DIR = '/usr/local/share/ca-certificates';
 
 class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -151,6 +165,23 @@ function llmSettings(env: Env): Config['llm'] {
   };
 }
 
+export function sandboxImageSettings(env: Env = process.env): SandboxImageSettings {
+  const dataDir = path.resolve(repoRoot, env.DATA_DIR ?? '.data');
+  const tag = env.SANDBOX_IMAGE_TAG || 'latest';
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new ConfigError(`SANDBOX_IMAGE_TAG must be a Docker tag, got "${tag}"`);
+  const given = env.SANDBOX_CA_CERTS_DIR;
+  let caCertsDir: string | null;
+  if (given === undefined) caCertsDir = existsSync(HOST_CA_CERTS_DIR) ? HOST_CA_CERTS_DIR : null;
+  else if (given === '') caCertsDir = null;
+  else {
+    caCertsDir = path.resolve(repoRoot, given);
+    if (!existsSync(caCertsDir) || !statSync(caCertsDir).isDirectory()) {
+      throw new ConfigError(`SANDBOX_CA_CERTS_DIR is not a directory: "${given}" (set it empty to trust no extra CA)`);
+    }
+  }
+  return { tag, caCertsDir, cacheDir: path.join(dataDir, 'image-cache') };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(repoRoot, env.DATA_DIR ?? '.data');
   const databaseUrl = env.DATABASE_URL;
@@ -198,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
       execTimeoutMs: int(env, 'EXEC_MAX_TIMEOUT_SECONDS', 600, 1) * 1000,
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
     },
+    images: sandboxImageSettings(env),
     objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     s3: s3Settings(env),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),

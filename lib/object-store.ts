@@ -3,16 +3,18 @@
  * (one machine). Keys are relative, slash-separated names; a key that could leave its place is refused.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { Client as MinioClient } from 'minio';
 
 export interface ObjectStore {
   put(key: string, body: NodeJS.ReadableStream): Promise<{ key: string; bytes: number }>;
   get(key: string): Promise<NodeJS.ReadableStream>;
+  /** The keys under `prefix` (`snapshots/<project>/`, say), sorted. */
+  list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
 }
 
@@ -53,6 +55,18 @@ export class LocalObjectStore implements ObjectStore {
     return createReadStream(target);
   }
 
+  async list(prefix: string): Promise<string[]> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.partial'))
+      .map((entry) => path.relative(this.root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .filter((key) => key.startsWith(prefix))
+      .sort();
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }
@@ -66,6 +80,8 @@ export interface S3Settings {
   bucket: string;
   region: string;
 }
+
+const PART_BYTES = 16 * 1024 * 1024;
 
 /** S3 or MinIO through the `minio` client; the bucket is created on first use when missing. */
 export class S3ObjectStore implements ObjectStore {
@@ -81,6 +97,9 @@ export class S3ObjectStore implements ObjectStore {
       accessKey: settings.accessKey,
       secretKey: settings.secretKey,
       region: settings.region,
+      // Streams of unknown length go up in parts of this size, each held in memory once: without it the client
+      // sizes parts for a 5 TiB object (about 550 MB each).
+      partSize: PART_BYTES,
     });
   }
 
@@ -97,23 +116,44 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: NodeJS.ReadableStream): Promise<{ key: string; bytes: number }> {
+    checkKey(key);
     await this.ensureBucket();
     let bytes = 0;
     // Counted on the way through: S3 streams of unknown length are uploaded in parts.
-    const counted = Readable.from(
-      (async function* () {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+    const counted = new PassThrough();
+    const feeding = pipeline(
+      body,
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
-          yield chunk;
-        }
-      })(),
+          done(null, chunk);
+        },
+      }),
+      counted,
     );
-    await this.client.putObject(this.settings.bucket, checkKey(key), counted);
+    try {
+      // The client does not watch its stream for errors: a failing body must fail the upload, not hang it.
+      await Promise.all([feeding, this.client.putObject(this.settings.bucket, key, counted)]);
+    } catch (err) {
+      counted.destroy();
+      // The parts sent so far: never completed into an object, removed rather than left to the server's expiry.
+      await this.client.removeIncompleteUpload(this.settings.bucket, key).catch(() => {});
+      throw err;
+    }
     return { key, bytes };
   }
 
   async get(key: string): Promise<NodeJS.ReadableStream> {
     return this.client.getObject(this.settings.bucket, checkKey(key));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    await this.ensureBucket();
+    const keys: string[] = [];
+    for await (const item of this.client.listObjectsV2(this.settings.bucket, prefix, true) as AsyncIterable<{ name?: string }>) {
+      if (item.name) keys.push(item.name);
+    }
+    return keys.sort();
   }
 
   async delete(key: string): Promise<void> {

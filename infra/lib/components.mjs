@@ -1,8 +1,21 @@
 // The real components Vaporform runs on, started as child processes: PostgreSQL, the Temporal dev server,
-// Redis, and the Docker engine (a system daemon: started if absent, then left running). Dependency-free.
+// Redis, MinIO (the tests' S3), and the Docker engine (a system daemon: started if absent, then left running).
+// Dependency-free.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -223,6 +236,62 @@ export async function startRedis(options) {
   );
   await waitFor(() => portOpen(options.port), 'Redis', 15_000, started.child);
   return { ...started, url: `redis://127.0.0.1:${options.port}` };
+}
+
+/** MinIO's module version (its server has no semantic versions: a commit of 2026-02-12), as the Go proxy serves it. */
+const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+/**
+ * The MinIO server binary, built once from the Go module proxy into `cacheDir` (a few minutes the first time; Go's
+ * own caches make a rebuild quick). Written aside and renamed: a half-built binary is never used.
+ * @param {{ go: string, cacheDir: string, logFile: string }} options @returns {Promise<string>}
+ */
+export async function ensureMinio(options) {
+  const bin = path.join(options.cacheDir, `minio-${MINIO_VERSION}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(options.cacheDir, { recursive: true });
+  const scratch = mkdtempSync(path.join(options.cacheDir, 'build-'));
+  try {
+    log(`building MinIO ${MINIO_VERSION} from the Go module proxy (once; a few minutes)`);
+    // Asynchronous: the test setup builds the sandbox images at the same time, in this process.
+    const build = spawnComponent('go', options.go, ['install', '-trimpath', `github.com/minio/minio@${MINIO_VERSION}`], {
+      logFile: options.logFile,
+      env: { ...process.env, GOBIN: scratch, CGO_ENABLED: '0', GOFLAGS: '' },
+    });
+    const code = await new Promise((resolve) => {
+      build.child.once('error', () => resolve(-1));
+      build.child.once('exit', resolve);
+    });
+    if (code !== 0) throw new PrereqError(`Building MinIO failed (exit code ${code}): see ${options.logFile}`);
+    renameSync(path.join(scratch, 'minio'), bin);
+    return bin;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A MinIO server on 127.0.0.1:`port` with its data in `dataDir`, and a random root key pair.
+ * @param {{ bin: string, port: number, dataDir: string, logFile: string }} options
+ * @returns {Promise<Started & { endpoint: string, accessKey: string, secretKey: string }>}
+ */
+export async function startMinio(options) {
+  mkdirSync(options.dataDir, { recursive: true });
+  const accessKey = `vf${randomBytes(6).toString('hex')}`;
+  const secretKey = randomBytes(24).toString('base64url');
+  const started = spawnComponent('minio', options.bin, ['server', options.dataDir, '--address', `127.0.0.1:${options.port}`, '--quiet'], {
+    logFile: options.logFile,
+    // No web console (it would want a port of its own), no update checks, no telemetry.
+    env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+  });
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  await waitFor(
+    () => fetch(`${endpoint}/minio/health/ready`).then((response) => response.ok, () => false),
+    'MinIO',
+    60_000,
+    started.child,
+  );
+  return { ...started, endpoint, accessKey, secretKey };
 }
 
 /** @param {string} socketPath @returns {Promise<boolean>} */

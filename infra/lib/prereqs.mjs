@@ -51,6 +51,23 @@ export function which(name) {
   return undefined;
 }
 
+/**
+ * The Debian packages Vaporform needs, by the command (or absolute path) that shows each is there. One list for
+ * `npm start`, `npm test` and `npm run images:build`; PostgreSQL, Docker and the Temporal CLI are installed by
+ * ensurePostgres, ensureDocker and ensureTemporalCli, only where no external one is configured.
+ */
+/** Building the sandbox images: their base filesystem is made from Debian's packages by debootstrap. */
+export const IMAGE_PREREQUISITES = { debootstrap: 'debootstrap' };
+/** What only the tests need on top. */
+export const TEST_PREREQUISITES = {
+  // The event bus and rate limits of two API instances.
+  'redis-server': 'redis-server',
+  // The IDE's end-to-end tests (Playwright drives Debian's Chromium; no browser download).
+  chromium: 'chromium',
+  // A minimal image for the Docker client's own tests.
+  '/bin/busybox': 'busybox-static',
+};
+
 let aptUpdated = false;
 
 /**
@@ -148,4 +165,20 @@ export function ensureNodeModules(root) {
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { what: 'npm install', cwd: root });
   // The lock as npm left it: it may add entries (other platforms' optional packages) on install.
   writeFileSync(stamp, hashOfLock());
+}
+
+/** The oldest Go that can fetch the toolchain a module asks for from the Go module proxy by itself (GOTOOLCHAIN). */
+const MIN_GO = [1, 21];
+
+/** The `go` command, 1.21 or newer; Go is not installed here (Debian's is too old), only looked for. @returns {string} */
+export function ensureGo() {
+  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const version = go ? spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() : undefined;
+  const [major = 0, minor = 0] = (/^go(\d+)\.(\d+)/.exec(version ?? '') ?? []).slice(1).map(Number);
+  if (major < (MIN_GO[0] ?? 1) || (major === MIN_GO[0] && minor < (MIN_GO[1] ?? 0))) {
+    throw new PrereqError(
+      `The tests build MinIO (their S3 server) with Go ${MIN_GO.join('.')} or newer, found ${version ?? 'none'}: install Go from go.dev and put it on PATH.`,
+    );
+  }
+  return /** @type {string} */ (go);
 }

@@ -37,9 +37,10 @@ import { ProjectIrService, irRoutes } from '../ir/index.js';
 import { builtinGenerators, GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
+import { checkSandboxImages } from '../../sandbox-images/build.js';
 import type { TemporalClient } from '../../workflows/client.js';
 import { registerErrorHandling, routeNotFound } from './errors.js';
-import { registerHealth } from './health.js';
+import { cachedCheck, registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
 import { genRequestId, loggerOptions } from './logging.js';
 
@@ -122,6 +123,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
 }
 
 export const API_PREFIX = '/api/v1';
+const IMAGES_CHECK_TTL_MS = 5000;
 
 export async function buildApp(
   infra: Infrastructure,
@@ -217,6 +219,8 @@ export async function buildApp(
     postgres: async () => void (await infra.db.query('SELECT 1')),
     temporal: () => infra.temporal.check(),
     docker: () => pingDocker(infra.docker),
+    // Hashes the images' recipes and inspects five images: reused for a few seconds.
+    sandboxImages: cachedCheck(() => checkSandboxImages(infra.docker, config.images), IMAGES_CHECK_TTL_MS),
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -11,6 +11,19 @@ interface ComponentStatus {
 
 const CHECK_TIMEOUT_MS = 3000;
 
+/** A check whose outcome (up or down) is reused for `ttlMs`: for checks that cost more than a ping. */
+export function cachedCheck(check: ComponentCheck, ttlMs: number): ComponentCheck {
+  let last: { at: number; outcome: Promise<void> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at >= ttlMs) {
+      const outcome = check();
+      outcome.catch(() => {}); // observed by whoever asks; a failure cached here is not unhandled
+      last = { at: Date.now(), outcome };
+    }
+    return last.outcome;
+  };
+}
+
 async function runCheck(check: ComponentCheck): Promise<ComponentStatus> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -78,7 +91,7 @@ export function registerHealth(app: FastifyInstance, checks: Record<string, Comp
     {
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: each component (Postgres, Temporal, Docker) reported; 503 when one is down',
+        summary: 'Readiness: each component (Postgres, Temporal, Docker, the sandbox images) reported; 503 when one is down',
         response: { 200: readySchema, 503: readySchema },
       },
     },

@@ -10,8 +10,11 @@ export function genRequestId(request: IncomingMessage): string {
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** Query parameters whose values must never reach a log line. */
-const SECRET_PARAMS = /([?&](?:token|access_token|key)=)[^&]*/gi;
+/**
+ * Query parameters whose values must never reach a log line: any name that ends in token or key (`token`,
+ * `access_token`, `vf_preview_token`, `api_key`...) or names a secret or password.
+ */
+const SECRET_PARAMS = /([?&][^&=#]*(?:token|key|secret|password)=)[^&#]*/gi;
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {

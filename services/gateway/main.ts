@@ -6,7 +6,7 @@ import { createEventBus } from '../../lib/event-bus.js';
 import { migrate } from '../../lib/migrate.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
 import { createObjectStore } from '../../lib/object-store.js';
-import { createDockerClient, installHostGuard } from '../containers/index.js';
+import { createDockerClient, installHostGuard, type Stack } from '../containers/index.js';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { TemporalClient } from '../../workflows/client.js';
 import { buildApp, createServices } from './app.js';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     docker: createDockerClient(config.docker),
     temporal: new TemporalClient(config.temporal),
     objects: createObjectStore(config),
-    imageFor: sandboxImageName,
+    imageFor: (stack: Stack) => sandboxImageName(stack, config.images.tag),
   };
   const services = createServices(infra, (err) => reportError(err));
   const app = await buildApp(infra, services);

@@ -32,14 +32,16 @@ function outputOf(id: string): string {
 
 describe('streaming exec over the WebSocket', () => {
   it('sends output as it comes, before the command ends', async () => {
-    socket.send({ type: 'exec.start', id: 'slow', projectId, command: 'echo first; sleep 2; echo second' });
+    // The command cannot end before the test answers it: its first line must arrive while it still runs.
+    socket.send({ type: 'exec.start', id: 'slow', projectId, command: 'echo first; read answer; echo "second $answer"' });
     await socket.next((m) => m.type === 'exec.started' && m.id === 'slow');
     const first = await socket.next((m) => m.type === 'exec.output' && m.id === 'slow');
     expect(first.data).toBe('first\n');
     expect(socket.messages.some((m) => m.type === 'exec.exit' && m.id === 'slow')).toBe(false);
+    socket.send({ type: 'exec.stdin', id: 'slow', data: 'now\n', end: true });
     const exit = await socket.next((m) => m.type === 'exec.exit' && m.id === 'slow');
     expect(exit).toMatchObject({ exitCode: 0, timedOut: false, killed: false });
-    expect(outputOf('slow')).toBe('second\n');
+    expect(outputOf('slow')).toBe('second now\n');
   });
 
   it('accepts stdin, then its end', async () => {

@@ -65,8 +65,10 @@ describe('files through the API and the sandbox', () => {
       );
       expect(sandboxEvent.event.data.kind).toBe('modified');
       expect((await read('src/hello.txt')).bytes.toString()).toBe('hello\nmore\n');
-      // The API's own write is not reported a second time by the watcher.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The API's own write is not reported a second time by the watcher: once a later change made in the sandbox
+      // has arrived, an echo of the earlier one would have too.
+      await sh(api, owner, projectId, 'echo later > later.txt');
+      await socket.next((m) => m.event?.type === 'file.changed' && m.event.actor?.kind === 'sandbox' && m.event.data.path === 'later.txt');
       const fromSandbox = socket.messages
         .filter((m) => m.event?.type === 'file.changed' && m.event.actor?.kind === 'sandbox')
         .map((m) => m.event.data);

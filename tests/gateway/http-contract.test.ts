@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
@@ -20,12 +23,13 @@ describe('health and readiness', () => {
     expect(response.body.status).toBe('ok');
   });
 
-  it('reports Postgres, Temporal and Docker each as up', async () => {
+  it('reports Postgres, Temporal, Docker and the sandbox images each as up', async () => {
     const response = await api.get('/ready');
     expect(response.body.components).toMatchObject({
       postgres: { status: 'up' },
       temporal: { status: 'up' },
       docker: { status: 'up' },
+      sandboxImages: { status: 'up' },
     });
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ready');
@@ -42,6 +46,40 @@ describe('health and readiness', () => {
       expect(response.body.components.postgres.status).toBe('up');
     } finally {
       await broken.close();
+    }
+  });
+
+  it('a test app does not close quietly over an error a service reported in the background', async () => {
+    const quiet = await startTestApp();
+    quiet.backgroundErrors.push(new Error('a write was lost'));
+    await expect(quiet.close()).rejects.toThrow(/1 unexpected background error\(s\):\nError: a write was lost/);
+  });
+
+  it('reports missing sandbox images as down, saying what to run', async () => {
+    const unbuilt = await startTestApp({ env: { SANDBOX_IMAGE_TAG: 'never-built' } });
+    try {
+      const response = await new ApiClient(unbuilt.baseUrl).get('/ready');
+      expect(response.status).toBe(503);
+      expect(response.body.components.sandboxImages.status).toBe('down');
+      expect(response.body.components.sandboxImages.error).toContain('vaporform/sandbox-node:never-built');
+      expect(response.body.components.sandboxImages.error).toContain('npm run images:build');
+      expect(response.body.components.docker.status).toBe('up');
+    } finally {
+      await unbuilt.close();
+    }
+  });
+
+  it('reports sandbox images built from other inputs (another CA certificate here) as down', async () => {
+    const certs = await mkdtemp(path.join(os.tmpdir(), 'vf-ca-'));
+    await writeFile(path.join(certs, 'other.crt'), '-----BEGIN CERTIFICATE-----\nnot the one the images carry\n-----END CERTIFICATE-----\n');
+    const stale = await startTestApp({ env: { SANDBOX_CA_CERTS_DIR: certs } });
+    try {
+      const response = await new ApiClient(stale.baseUrl).get('/ready');
+      expect(response.status).toBe(503);
+      expect(response.body.components.sandboxImages.error).toMatch(/built from older inputs: .*vaporform\/sandbox-base:/);
+    } finally {
+      await stale.close();
+      await rm(certs, { recursive: true, force: true });
     }
   });
 });

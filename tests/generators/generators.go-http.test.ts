@@ -1,22 +1,25 @@
-/** The Go generator proves the plugin boundary: its output vets, is gofmt-clean and passes `go test` offline. */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+/**
+ * The Go generator proves the plugin boundary: its output vets, is gofmt-clean and passes `go test` offline, with the
+ * go sandbox's own toolchain (Debian's Go, what a project's code meets), not whatever Go the host has.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sandboxImageName } from '../../sandbox-images/names.js';
+import { createDockerClient, type Docker } from '../../services/containers/index.js';
 import { goHttpGenerator } from '../../services/generators/index.js';
+import { removeThrowaways, runInImage } from '../helpers/containers.js';
 import { fixtureModel, writeTemp } from './helpers.js';
 
-const hasGo = spawnSync('go', ['version']).status === 0;
+const LABEL = 'go-http';
+let docker: Docker;
 const temps: string[] = [];
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** Offline: no proxy, no toolchain download; GOPATH and the build cache under the temp directory. */
-function goEnv(): NodeJS.ProcessEnv {
-  const base = path.join(os.tmpdir(), 'vaporform-go');
-  mkdirSync(base, { recursive: true });
-  return { ...process.env, GOPATH: path.join(base, 'path'), GOCACHE: path.join(base, 'cache'), GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' };
-}
+beforeAll(() => {
+  docker = createDockerClient({ socketPath: undefined, host: undefined });
+});
+afterAll(async () => {
+  temps.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  await removeThrowaways(docker, LABEL);
+});
 
 describe('go-http generator', () => {
   const leave = goHttpGenerator.generate(fixtureModel('hr-leave'), {});
@@ -35,16 +38,24 @@ describe('go-http generator', () => {
     expect(goHttpGenerator.generate(fixtureModel('hr-leave'), {})).toEqual(leave);
   });
 
-  it.skipIf(!hasGo).each(['hr-leave', 'ecommerce'])('the %s service is gofmt-clean, vets and passes go test', (name) => {
+  it.each(['hr-leave', 'ecommerce'])('the %s service is gofmt-clean, vets and passes go test in the go sandbox', async (name) => {
     const dir = writeTemp(goHttpGenerator.generate(fixtureModel(name), {}), `go-${name}`);
     temps.push(dir);
-    const env = goEnv();
-    const fmt = spawnSync('gofmt', ['-l', '.'], { cwd: dir, encoding: 'utf8' });
-    expect(fmt.stdout.trim()).toBe('');
-    const vet = spawnSync('go', ['vet', './...'], { cwd: dir, env, encoding: 'utf8', timeout: 170_000 });
-    expect(vet.status, vet.stderr).toBe(0);
-    const test = spawnSync('go', ['test', './...'], { cwd: dir, env, encoding: 'utf8', timeout: 170_000 });
-    expect(test.status, `${test.stdout}\n${test.stderr}`).toBe(0);
-    expect(test.stdout).toMatch(/^ok\s/m);
+    chmodSync(dir, 0o755); // the sandbox user (uid 1000) reads it through a read-only mount
+    // Offline: no network, no proxy, no toolchain download; a copy to build in, since the mount is read-only.
+    const script = [
+      'set -e',
+      'cp -r /src /tmp/app && cd /tmp/app',
+      'unformatted=$(gofmt -l .); if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi',
+      'go vet ./...',
+      'go test ./...',
+    ].join('\n');
+    const result = await runInImage(docker, sandboxImageName('go', inject('imageTag')), script, {
+      label: LABEL,
+      readOnly: [`${dir}:/src`],
+      env: ['GOFLAGS=-mod=mod', 'GOPROXY=off', 'GOTOOLCHAIN=local', 'GOPATH=/tmp/go', 'GOCACHE=/tmp/go-cache'],
+    });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stdout).toMatch(/^ok\s/m);
   }, 180_000);
 });

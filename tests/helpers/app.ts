@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createEventBus, type EventBus } from '../../lib/event-bus.js';
-import { LocalObjectStore } from '../../lib/object-store.js';
+import { createObjectStore } from '../../lib/object-store.js';
 import { MemoryRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { buildApp, createServices, type Infrastructure, type Services } from '../../services/gateway/app.js';
@@ -24,7 +24,10 @@ export interface TestApp {
   infra: Infrastructure;
   services: Services;
   database: TestDatabase;
-  /** Errors the services reported in the background; a test may assert there were none. */
+  /**
+   * Errors the services reported in the background. close() fails when any is left: a test that provokes one
+   * takes it out (`backgroundErrors.splice(0)`) and asserts on it.
+   */
   backgroundErrors: unknown[];
   close(): Promise<void>;
 }
@@ -41,7 +44,7 @@ export interface TestAppOptions {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
-  const config = loadConfig({
+  const loaded = loadConfig({
     DATABASE_URL: database.url,
     JWT_SECRET: randomBytes(32).toString('hex'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -50,9 +53,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'silent',
     DATA_DIR: '.data/test',
     OBJECTS_DIR: path.join(os.tmpdir(), `vaporform-objects-${process.pid}`),
+    SANDBOX_IMAGE_TAG: inject('imageTag'),
     ...(options.redis ? { REDIS_URL: inject('redisUrl') } : {}),
     ...options.env,
   });
+  // The images the global setup built, with their download cache (under the real DATA_DIR, not the tests').
+  const config: Config = { ...loaded, images: { ...loaded.images, cacheDir: inject('imageSettings').cacheDir } };
   const backgroundErrors: unknown[] = [];
   const onError = (err: unknown) => backgroundErrors.push(err);
   const bus: EventBus = await createEventBus(config.redisUrl, onError);
@@ -63,8 +69,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     docker: createDockerClient(config.docker),
     temporal: new TemporalClient(config.temporal),
     limiter: options.limiter ?? new MemoryRateLimiter(),
-    objects: new LocalObjectStore(config.objectsDir),
-    imageFor: (stack) => sandboxImageName(stack, inject('imageTag')),
+    objects: createObjectStore(config),
+    imageFor: (stack) => sandboxImageName(stack, config.images.tag),
   };
   const services = createServices(infra, onError);
   const app = await buildApp(infra, services, { logger: false });
@@ -84,6 +90,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await bus.close();
       await infra.temporal.close();
       if (!options.database) await database.drop();
+      if (backgroundErrors.length > 0) {
+        const listed = backgroundErrors.map((err) => (err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)));
+        throw new Error(`The services reported ${backgroundErrors.length} unexpected background error(s):\n${listed.join('\n')}`);
+      }
     },
   };
 }

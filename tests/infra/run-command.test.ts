@@ -1,12 +1,12 @@
 /**
  * The README's run command: `npm start` brings up its own PostgreSQL and Temporal dev server, the API and
- * the worker; /ready reports every component up; Ctrl-C (SIGINT) stops everything it started.
+ * the worker; /ready reports every component (the sandbox images too) up; Ctrl-C (SIGINT) stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, portOpen } from '../../infra/lib/components.mjs';
 import { repoRoot } from '../../lib/config.js';
 
@@ -34,6 +34,8 @@ describe('npm start', () => {
         TEMPORAL_PORT: String(temporalPort),
         TEMPORAL_UI_PORT: String(temporalUiPort),
         LOG_LEVEL: 'warn',
+        // The images this run's setup built: npm start finds them current and builds nothing.
+        SANDBOX_IMAGE_TAG: inject('imageTag'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -55,7 +57,12 @@ describe('npm start', () => {
     }
     expect(ready, output).toMatchObject({
       status: 'ready',
-      components: { postgres: { status: 'up' }, temporal: { status: 'up' }, docker: { status: 'up' } },
+      components: {
+        postgres: { status: 'up' },
+        temporal: { status: 'up' },
+        docker: { status: 'up' },
+        sandboxImages: { status: 'up' },
+      },
     });
     // The built IDE is served at the root.
     const page = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });

@@ -19,6 +19,18 @@ async function open(app: TestApp, token: string): Promise<TestSocket> {
   return socket;
 }
 
+/**
+ * Instead of waiting a while for an event that must not come: the socket's user changes a project of their own,
+ * and once that later event has arrived, an earlier one would have too.
+ */
+async function laterEventArrives(socket: TestSocket, user: SignedIn): Promise<void> {
+  const own = (await api.post('/api/v1/projects', { token: user.accessToken, body: { name: 'Barrier', stack: 'node' } })).body.id;
+  socket.send({ type: 'subscribe', projectId: own });
+  await socket.next((m) => m.type === 'subscribed' && m.projectId === own);
+  await api.patch(`/api/v1/projects/${own}`, { token: user.accessToken, body: { description: 'later' } });
+  await socket.next((m) => m.type === 'event' && m.event.projectId === own && m.event.type === 'project.updated');
+}
+
 beforeAll(async () => {
   t = await startTestApp();
   api = new ApiClient(t.baseUrl);
@@ -57,8 +69,8 @@ describe('the WebSocket endpoint', () => {
     const error = await socket.next((m) => m.type === 'error');
     expect(error).toMatchObject({ code: 'PROJECT_NOT_FOUND', replyTo: 'req-1' });
     await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { description: 'secret' } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(socket.messages.filter((m) => m.type === 'event')).toEqual([]);
+    await laterEventArrives(socket, stranger);
+    expect(socket.messages.filter((m) => m.type === 'event' && m.event.projectId === projectId)).toEqual([]);
   });
 
   it('answers malformed and unknown messages with an error and stays open', async () => {
@@ -83,8 +95,10 @@ describe('the WebSocket endpoint', () => {
     await api.delete(`/api/v1/projects/${projectId}/members/${member.userId}`, { token: owner.accessToken });
     await socket.next((m) => m.type === 'unsubscribed' && m.reason === 'member.removed');
     await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { description: 'after' } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(socket.messages.filter((m) => m.type === 'event' && m.event.type === 'project.updated')).toEqual([]);
+    await laterEventArrives(socket, member);
+    expect(socket.messages.filter((m) => m.type === 'event' && m.event.projectId === projectId && m.event.type === 'project.updated')).toEqual(
+      [],
+    );
   });
 
   it('carries events between two API instances through Redis', async () => {
