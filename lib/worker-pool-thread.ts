@@ -2,11 +2,24 @@
  * The loop of one pool worker thread (see worker-pool.ts): imports a task's module on first use, says when the
  * task starts (its deadline counts from then), runs it and posts the result or the error back.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { AppError } from './errors.js';
 import type { FromWorker, ToWorker } from './worker-pool.js';
 
 const port = parentPort!;
+
+/** The event loop comes first: on Linux this thread alone gets a lower CPU priority (a nice value of 10). */
+function yieldToEventLoop(): void {
+  try {
+    const threadId = Number(/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
+    if (Number.isInteger(threadId)) setPriority(threadId, 10);
+  } catch {
+    // Another system: the thread keeps the process's priority.
+  }
+}
+yieldToEventLoop();
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 function load(module: string): Promise<Record<string, unknown>> {
