@@ -40,6 +40,8 @@ export interface Config {
     subnetPool: string;
   };
   images: SandboxImageSettings;
+  /** Worker threads for work whose cost a user controls (IR checks, generation): see lib/worker-pool.ts. */
+  workers: { size: number; timeoutMs: number; maxHeapMb: number };
   objectsDir: string;
   /** S3 or MinIO for objects; unset: the local objects directory. */
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string } | undefined;
@@ -230,6 +232,11 @@ export function loadConfig(env: Env = process.env): Config {
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
     },
     images: sandboxImageSettings(env),
+    workers: {
+      size: int(env, 'WORKER_THREADS', 2, 1, 64),
+      timeoutMs: int(env, 'WORKER_TIMEOUT_SECONDS', 20, 1, 3600) * 1000,
+      maxHeapMb: int(env, 'WORKER_HEAP_MB', 512, 64, 65536),
+    },
     objectsDir: path.resolve(repoRoot, env.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     s3: s3Settings(env),
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),

@@ -251,13 +251,15 @@ export class FilesService {
     return { tree, truncated };
   }
 
-  async read(principal: Principal, projectId: string, path: string): Promise<FileContent> {
+  /** `maxBytes` lowers the size limit for this read (a caller that knows what the file should hold). */
+  async read(principal: Principal, projectId: string, path: string, options: { maxBytes?: number } = {}): Promise<FileContent> {
     const { ws } = await this.open(principal, projectId, 'read');
+    const maxBytes = Math.min(options.maxBytes ?? Infinity, this.limits.maxFileBytes);
     const resolved = await ws.resolve(path, { followFinal: true });
     if (!resolved.stat?.isFile()) throw new AppError('INVALID_PATH', 'Not a regular file', { path });
     const name = resolved.parts.at(-1)!;
     const content = await ws
-      .inDir(resolved.parts.slice(0, -1), (dir) => readFileIn(dir, name, this.limits.maxFileBytes))
+      .inDir(resolved.parts.slice(0, -1), (dir) => readFileIn(dir, name, maxBytes))
       .catch((err: unknown) => {
         throw ws.mapError(err, path);
       });

@@ -18,6 +18,7 @@ import type { EventBus } from '../../lib/event-bus.js';
 import { errorSchema } from '../../lib/http.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { WorkerPool } from '../../lib/worker-pool.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
@@ -34,7 +35,7 @@ import {
 } from '../containers/index.js';
 import { FilesService, filesRoutes } from '../files/index.js';
 import { ProjectIrService, irRoutes } from '../ir/index.js';
-import { builtinGenerators, GenerateService, generatorsRoutes } from '../generators/index.js';
+import { GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import { checkSandboxImages } from '../../sandbox-images/build.js';
@@ -66,6 +67,8 @@ export interface Services {
   files: FilesService;
   ir: ProjectIrService;
   generate: GenerateService;
+  /** Threads for work whose cost a user controls; ended when the app closes. */
+  workers: WorkerPool;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -117,9 +120,10 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     files.stopWatching(projectId);
     await containers.destroyForProject(projectId);
   });
-  const ir = new ProjectIrService({ files });
-  const generate = new GenerateService({ registry: builtinGenerators(), ir, files });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate };
+  const workers = new WorkerPool(config.workers);
+  const ir = new ProjectIrService({ files, db, workers });
+  const generate = new GenerateService({ ir, files, workers });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, workers };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -157,6 +161,7 @@ export async function buildApp(
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   app.decorateRequest('principal', null);
+  app.addHook('onClose', () => services.workers.close());
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -32,6 +32,45 @@ export interface WritePlan {
   record: GenerationRecord;
 }
 
+/** The largest generation record read; a larger one is ignored. */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+const MAX_RECORD_FIELD = 1000;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The record as the workspace holds it. The sandbox can rewrite it, so it is untrusted: anything but a
+ * well-formed record of this generator is ignored, with a warning saying what that means.
+ */
+export function parseRecord(text: string, path: string, generator: string): { record: GenerationRecord | null; warning?: string } {
+  const ignored = (why: string) => ({
+    record: null,
+    warning: `${path} ${why}; it was ignored, so every generated file that differs from the new output is treated as hand-edited`,
+  });
+  if (text.length > MAX_RECORD_BYTES) return ignored(`is larger than ${MAX_RECORD_BYTES} bytes`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return ignored('is not valid JSON');
+  }
+  const record = data as Partial<Record<keyof GenerationRecord, unknown>> | null;
+  const isText = (value: unknown) => typeof value === 'string' && value.length <= MAX_RECORD_FIELD;
+  if (typeof record !== 'object' || record === null || Array.isArray(record) || !isText(record.generator) || !isText(record.version)) {
+    return ignored('is not a generation record');
+  }
+  if (record.generator !== generator) return ignored(`is the record of another generator (${String(record.generator)})`);
+  const files = record.files;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) return ignored('has no `files` map');
+  const hashes = new Map<string, string>();
+  for (const [file, hash] of Object.entries(files)) {
+    if (file.length > MAX_RECORD_FIELD || typeof hash !== 'string' || !SHA256_HEX.test(hash)) {
+      return ignored('holds an entry that is not a path and a SHA-256');
+    }
+    hashes.set(file, hash);
+  }
+  return { record: { generator, version: record.version as string, files: Object.fromEntries(hashes) } };
+}
+
 export const hashContent = (content: string): string => createHash('sha256').update(content, 'utf8').digest('hex');
 
 export const BESIDE_SUFFIX = '.generated';
@@ -53,7 +92,7 @@ export function planWrite(
   const sorted = [...generated].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) {
     const now = current.get(file.path);
-    const recorded = previous?.files[file.path];
+    const recorded = previous && Object.hasOwn(previous.files, file.path) ? previous.files[file.path] : undefined;
     const fresh = hashContent(file.content);
     if (now === undefined) {
       writes.push({ path: file.path, content: file.content });

@@ -28,7 +28,7 @@ export async function generatorsRoutes(
         response: {
           200: {
             type: 'object',
-            required: ['generator', 'version', 'written', 'unchanged', 'conflicts', 'orphaned', 'durationMs'],
+            required: ['generator', 'version', 'written', 'unchanged', 'conflicts', 'orphaned', 'warnings', 'durationMs'],
             properties: {
               generator: { type: 'string' },
               version: { type: 'string' },
@@ -42,6 +42,7 @@ export async function generatorsRoutes(
                 },
               },
               orphaned: { type: 'array', items: { type: 'string' } },
+              warnings: { type: 'array', items: { type: 'string' } },
               durationMs: { type: 'integer' },
             },
           },

@@ -2,18 +2,21 @@
  * Running a generator on a project: its IR (which must be valid) becomes files in its workspace, written
  * through the files service (access, path safety, change events), with hand edits kept (see regenerate.ts).
  * The record of what was written lives in the workspace too, at `.vaporform/generated/<generator>.json`.
+ * Everything whose cost follows the model runs in worker threads (worker-tasks.ts); this side only does I/O.
  */
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Principal } from '../../lib/access.js';
 import { AppError } from '../../lib/errors.js';
+import { workerTask, type WorkerPool } from '../../lib/worker-pool.js';
 import type { FilesService } from '../files/index.js';
 import type { ProjectIrService } from '../ir/index.js';
 import type { GeneratorOptions } from './plugin.js';
-import { planWrite, type Conflict, type GenerationRecord } from './regenerate.js';
-import type { GeneratorRegistry } from './registry.js';
+import { MAX_RECORD_BYTES, type Conflict } from './regenerate.js';
+import type * as tasks from './worker-tasks.js';
 
-/** The generator a stack gets when the request names none. */
-const DEFAULT_GENERATOR: Record<string, string> = { node: 'typescript-http', go: 'go-http' };
+const TASKS = new URL('./worker-tasks.ts', import.meta.url);
+const generateTask = workerTask<typeof tasks.generate>(TASKS, 'generate');
+const planTask = workerTask<typeof tasks.plan>(TASKS, 'plan');
+const TOO_MUCH = { tooMuch: 'The model is too large or too complex to generate from' };
 
 export interface GenerationReport {
   generator: string;
@@ -22,15 +25,13 @@ export interface GenerationReport {
   unchanged: number;
   conflicts: Conflict[];
   orphaned: string[];
+  /** What the person should know, e.g. that a broken generation record was ignored. */
+  warnings: string[];
   durationMs: number;
 }
 
 export class GenerateService {
-  private readonly ajv = new Ajv2020({ allErrors: true, strict: false });
-
-  constructor(
-    private readonly deps: { registry: GeneratorRegistry; ir: ProjectIrService; files: FilesService },
-  ) {}
+  constructor(private readonly deps: { ir: ProjectIrService; files: FilesService; workers: WorkerPool }) {}
 
   async generate(
     principal: Principal,
@@ -38,52 +39,45 @@ export class GenerateService {
     request: { generator?: string | undefined; options?: GeneratorOptions | undefined },
   ): Promise<GenerationReport> {
     const started = performance.now();
-    const reading = await this.deps.ir.read(principal, projectId);
-    if (!reading.valid) {
-      throw new AppError('UNPROCESSABLE', 'The IR has errors: fix them before generating', {
-        diagnostics: reading.diagnostics,
-      });
-    }
-    const runtime = reading.model.project?.stack.runtime ?? '';
-    const name = request.generator ?? DEFAULT_GENERATOR[runtime];
-    const generator = name ? this.deps.registry.get(name) : undefined;
-    if (!generator) {
-      throw new AppError('VALIDATION_FAILED', name ? `No generator "${name}"` : `No built-in generator for the ${runtime} stack yet`, {
-        available: this.deps.registry.list().map((manifest) => manifest.name),
-      });
-    }
-    const options = request.options ?? {};
-    const validate = this.ajv.compile(generator.manifest.optionsSchema);
-    if (!validate(options)) {
-      throw new AppError('VALIDATION_FAILED', `Options do not fit ${generator.manifest.name}'s schema`, { errors: validate.errors });
-    }
-    const files = generator.generate(reading.model, options);
-    const recordPath = `.vaporform/generated/${generator.manifest.name}.json`;
-    const previous = await this.readText(principal, projectId, recordPath);
-    const current = new Map<string, string>();
-    for (const file of files) {
+    const ir = await this.deps.ir.input(principal, projectId);
+    const generation = await this.deps.workers.run(generateTask, { ir, generator: request.generator, options: request.options ?? {} }, TOO_MUCH);
+    const recordPath = `.vaporform/generated/${generation.generator.name}.json`;
+    const warnings: string[] = [];
+    const record = await this.readText(principal, projectId, recordPath, MAX_RECORD_BYTES).catch((err: unknown) => {
+      // Whatever the sandbox left there (too large, a directory, a link), it only costs the record.
+      if (!(err instanceof AppError)) throw err;
+      warnings.push(`${recordPath} could not be read (${err.message}); it was ignored, so every generated file that differs from the new output is treated as hand-edited`);
+      return undefined;
+    });
+    const current: Array<[string, string]> = [];
+    for (const file of generation.files) {
       const text = await this.readText(principal, projectId, file.path);
-      if (text !== undefined) current.set(file.path, text);
+      if (text !== undefined) current.push([file.path, text]);
     }
-    const plan = planWrite(previous ? (JSON.parse(previous) as GenerationRecord) : null, current, files, generator.manifest);
+    const { plan, warnings: planWarnings } = await this.deps.workers.run(
+      planTask,
+      { ...generation, record: record === undefined ? undefined : { path: recordPath, text: record }, current },
+      TOO_MUCH,
+    );
     for (const write of plan.writes) {
       await this.deps.files.write(principal, projectId, write.path, Buffer.from(write.content, 'utf8'));
     }
     await this.deps.files.write(principal, projectId, recordPath, Buffer.from(`${JSON.stringify(plan.record, null, 2)}\n`));
     return {
-      generator: generator.manifest.name,
-      version: generator.manifest.version,
+      generator: generation.generator.name,
+      version: generation.generator.version,
       written: plan.writes.map((write) => write.path),
       unchanged: plan.unchanged.length,
       conflicts: plan.conflicts,
       orphaned: plan.orphaned,
+      warnings: [...warnings, ...planWarnings],
       durationMs: Math.round(performance.now() - started),
     };
   }
 
-  private async readText(principal: Principal, projectId: string, path: string): Promise<string | undefined> {
+  private async readText(principal: Principal, projectId: string, path: string, maxBytes?: number): Promise<string | undefined> {
     try {
-      return (await this.deps.files.read(principal, projectId, path)).content.toString('utf8');
+      return (await this.deps.files.read(principal, projectId, path, maxBytes === undefined ? {} : { maxBytes })).content.toString('utf8');
     } catch (err) {
       if (err instanceof AppError && err.code === 'FILE_NOT_FOUND') return undefined;
       throw err;

@@ -19,6 +19,7 @@ export const DIAGNOSTIC_CODES = [
   'VALUE_OBJECT_CYCLE',
   'MISSING_IDENTIFIER',
   'INVALID_VALIDATION_RULE',
+  'LIMIT_EXCEEDED',
 ] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
@@ -50,44 +51,101 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
 
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Orders diagnostics by file, then position, so output is stable. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code),
+    (a, b) => compareText(a.file, b.file) || a.line - b.line || a.column - b.column || compareText(a.code, b.code),
   );
 }
 
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+/** Names longer than this get no suggestion: a typo fix is unlikely and comparing them costs the most. */
+const MAX_SUGGESTED_NAME = 64;
+/** Work one model's suggestions may take, in compared characters (about 50 ms). */
+const DEFAULT_BUDGET = 20_000_000;
+
+/**
+ * The Levenshtein distance of `a` and `b` when it is at most `limit`, else `limit + 1`: only the band of
+ * width 2 * limit + 1 around the diagonal is computed, and it stops once a whole row exceeds the limit.
+ */
+export function boundedDistance(a: string, b: string, limit: number): number {
+  const over = limit + 1;
+  if (Math.abs(a.length - b.length) > limit) return over;
+  if (a.length === 0) return b.length;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => (j <= limit ? j : over));
+  let current = new Array<number>(b.length + 1).fill(over);
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    const from = Math.max(1, i - limit);
+    const to = Math.min(b.length, i + limit);
+    current[from - 1] = from === 1 && i <= limit ? i : over;
+    let rowMin = current[from - 1]!;
+    for (let j = from; j <= to; j++) {
+      const value = Math.min(previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1), previous[j]! + 1, current[j - 1]! + 1);
+      current[j] = Math.min(value, over);
+      rowMin = Math.min(rowMin, current[j]!);
     }
-    previous = current;
+    if (to < b.length) current[to + 1] = over;
+    if (rowMin >= over) return over;
+    [previous, current] = [current, previous];
   }
   return previous[b.length]!;
 }
 
-/** The closest candidate, if close enough to be a likely typo (case differences and prefixes count as near). */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const [a, b] = [name.toLowerCase(), candidate.toLowerCase()];
-    // A renamed type often keeps its old name as a prefix (`OrderId` -> `OrderIdentifier`).
-    const prefix = Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a));
-    const distance = a === b ? 0.5 : prefix ? 1.5 : editDistance(name, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  const tolerance = Math.max(2, Math.floor(name.length / 3));
-  return bestDistance <= tolerance ? best : undefined;
+interface Candidates {
+  names: readonly string[];
+  lower: string[];
 }
 
-export function didYouMean(name: string, candidates: Iterable<string>): Suggestion | undefined {
-  const match = closest(name, candidates);
-  return match === undefined ? undefined : { message: `did you mean \`${match}\`?`, replacement: match };
+/**
+ * Did-you-mean suggestions within a budget of work. One model's reading shares one Suggester, so a model
+ * with thousands of unknown names costs a bounded amount: answers are cached by name, and once the budget
+ * is spent diagnostics come without suggestions. Pass the same candidate array again to reuse its index.
+ */
+export class Suggester {
+  private readonly indexes = new WeakMap<readonly string[], Candidates & { answers: Map<string, string | undefined> }>();
+
+  constructor(private budget = DEFAULT_BUDGET) {}
+
+  /** The closest candidate, if close enough to be a likely typo (case differences and prefixes count as near). */
+  closest(name: string, candidates: readonly string[]): string | undefined {
+    if (name.length > MAX_SUGGESTED_NAME) return undefined;
+    let index = this.indexes.get(candidates);
+    if (!index) {
+      index = { names: candidates, lower: candidates.map((c) => c.toLowerCase()), answers: new Map() };
+      this.indexes.set(candidates, index);
+    }
+    if (index.answers.has(name)) return index.answers.get(name);
+    const answer = this.search(name, index);
+    if (answer !== null) index.answers.set(name, answer);
+    return answer ?? undefined;
+  }
+
+  didYouMean(name: string, candidates: readonly string[]): Suggestion | undefined {
+    const match = this.closest(name, candidates);
+    return match === undefined ? undefined : { message: `did you mean \`${match}\`?`, replacement: match };
+  }
+
+  /** Null when the budget ran out before every candidate was seen. */
+  private search(name: string, { names, lower }: Candidates): string | undefined | null {
+    const tolerance = Math.max(2, Math.floor(name.length / 3));
+    const a = name.toLowerCase();
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (let i = 0; i < names.length; i++) {
+      const candidate = names[i]!;
+      const b = lower[i]!;
+      // Only a distance below the best so far (and within tolerance) matters: that bounds the comparison.
+      const limit = Math.min(tolerance, Math.ceil(bestDistance) - 1);
+      this.budget -= a.length + b.length + (Math.abs(a.length - b.length) <= limit ? a.length * (2 * limit + 1) : 0);
+      if (this.budget < 0) return null;
+      // A renamed type often keeps its old name as a prefix (`OrderId` -> `OrderIdentifier`).
+      const prefix = Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a));
+      const distance = a === b ? 0.5 : prefix ? 1.5 : limit < 1 ? Infinity : boundedDistance(name, candidate, limit);
+      if (distance < bestDistance && distance <= tolerance) [best, bestDistance] = [candidate, distance];
+    }
+    return best;
+  }
 }
 
 function words(name: string): string[] {

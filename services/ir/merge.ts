@@ -3,7 +3,8 @@
  * leniently (missing lists become empty, wrong values become blanks) so that semantic checks still run on a
  * file with a schema error and every list keeps its indices, hence its JSON pointers.
  */
-import type { Diagnostic } from './diagnostics.js';
+import type { Diagnostic, Suggester } from './diagnostics.js';
+import { formatBytes, IR_LIMITS } from './limits.js';
 import type {
   Aggregate,
   BoundedContext,
@@ -163,17 +164,49 @@ export interface MergeResult {
   diagnostics: Diagnostic[];
 }
 
-export function mergeFiles(files: Files): MergeResult {
+/** A file's parse and schema check, kept by whoever reads several versions of one model (a change's before and after). */
+export type ParseCache = Map<string, { text: string; parsed: ParsedFile; schema: Diagnostic[] }>;
+
+function limitExceeded(file: string, message: string): Diagnostic {
+  return { code: 'LIMIT_EXCEEDED', severity: 'error', file, line: 1, column: 1, pointer: '', message };
+}
+
+/**
+ * @param unread IR files left unread (too large, too many): path -> why; each gets a diagnostic
+ * @param cache parses to reuse and to add to
+ */
+export function mergeFiles(files: Files, suggester: Suggester, unread: Readonly<Record<string, string>> = {}, cache: ParseCache = new Map()): MergeResult {
   const model: Model = { contexts: [] };
   const parsed = new Map<string, ParsedFile>();
   const diagnostics: Diagnostic[] = [];
+  for (const [path, why] of Object.entries(unread)) diagnostics.push(limitExceeded(path, `${why}: it was not read`));
   const paths = Object.keys(files).filter(isIrFile).sort();
-  for (const path of paths) {
-    const file = parseFile(path, files[path] ?? '');
+  let total = 0;
+  for (const [n, path] of paths.entries()) {
+    const text = files[path] ?? '';
+    const size = Buffer.byteLength(text, 'utf8');
+    if (n >= IR_LIMITS.maxFiles || size > IR_LIMITS.maxFileBytes || total + size > IR_LIMITS.maxTotalBytes) {
+      const why =
+        n >= IR_LIMITS.maxFiles
+          ? `the IR may have at most ${IR_LIMITS.maxFiles} files`
+          : size > IR_LIMITS.maxFileBytes
+            ? `the file is ${formatBytes(size)}; an IR file may be at most ${formatBytes(IR_LIMITS.maxFileBytes)}`
+            : `the IR's files may hold at most ${formatBytes(IR_LIMITS.maxTotalBytes)} together`;
+      diagnostics.push(limitExceeded(path, `${why}: this file was not read`));
+      continue;
+    }
+    total += size;
+    let entry = cache.get(path);
+    if (entry?.text !== text) {
+      const file = parseFile(path, text);
+      entry = { text, parsed: file, schema: file.data === undefined ? [] : checkSchema(file, suggester) };
+      cache.set(path, entry);
+    }
+    const file = entry.parsed;
     parsed.set(path, file);
-    diagnostics.push(...file.diagnostics);
+    // Not push(...list): a list of many thousand diagnostics would overflow the call stack.
+    for (const diagnostic of [file.diagnostics, entry.schema].flat()) diagnostics.push(diagnostic);
     if (file.data === undefined) continue;
-    diagnostics.push(...checkSchema(file));
     const root = record(file.data);
     if (root['project'] !== undefined) {
       if (model.projectFile === undefined) {

@@ -1,6 +1,9 @@
 /** YAML text -> plain data, plus where each JSON pointer sits in the text, plus syntax diagnostics. */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
+import { IR_LIMITS } from './limits.js';
+
+type Token = CST.Token;
 
 export interface Position {
   line: number;
@@ -58,19 +61,69 @@ function unclosedBracket(text: string, end: number, bracket: '[' | '{'): number 
   return open.findLast((entry) => entry.char === bracket)?.offset;
 }
 
+/** The deepest collection of a YAML token stream, measured without recursion (composing recurses). */
+function deepest(tokens: readonly Token[]): { depth: number; offset: number } {
+  const stack: Array<{ token: Token; depth: number }> = tokens.map((token) => ({ token, depth: 0 }));
+  let found = { depth: 0, offset: 0 };
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (depth > found.depth) found = { depth, offset: token.offset };
+    if (token.type === 'document' && token.value) stack.push({ token: token.value, depth });
+    if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      for (const item of token.items) {
+        if ('key' in item && item.key) stack.push({ token: item.key, depth: depth + 1 });
+        if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+      }
+    }
+  }
+  return found;
+}
+
+function limitDiagnostic(file: string, position: Position, message: string): Diagnostic {
+  return { code: 'LIMIT_EXCEEDED', severity: 'error', file, ...position, pointer: '', message };
+}
+
+/** YAML text -> data and positions; any failure to read it (too deep, too many aliases) is a diagnostic, never a throw. */
 export function parseFile(file: string, text: string): ParsedFile {
+  try {
+    return parseYaml(file, text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { file, data: undefined, positions: new Map(), diagnostics: [limitDiagnostic(file, { line: 1, column: 1 }, `the file could not be read: ${message}`)] };
+  }
+}
+
+function parseYaml(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const diagnostics: Diagnostic[] = [...doc.errors, ...doc.warnings].map((problem) => {
+  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const positions = new Map<string, Located>();
+  const deep = deepest(tokens);
+  if (deep.depth > IR_LIMITS.maxDepth) {
+    const message = `the YAML is nested more than ${IR_LIMITS.maxDepth} levels deep here; an IR file needs about ten`;
+    return { file, data: undefined, positions, diagnostics: [limitDiagnostic(file, at(deep.offset), message)] };
+  }
+  // Keys are checked for duplicates below, in linear time: yaml's own check compares every pair.
+  const composer = new Composer({ uniqueKeys: false });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, text.length)) {
+    if (!doc) doc = next;
+    else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  if (!doc) throw new Error('the YAML holds no document');
+  const problems = [...doc.errors, ...doc.warnings].slice(0, IR_LIMITS.maxSyntaxErrors);
+  const diagnostics: Diagnostic[] = problems.map((problem) => {
     const closer = /end with a ([\]}])/.exec(problem.message)?.[1];
     const opened = closer === undefined ? undefined : unclosedBracket(text, problem.pos[0], closer === ']' ? '[' : '{');
     return {
       code: 'YAML_SYNTAX',
-      severity: doc.errors.includes(problem) ? 'error' : 'warning',
+      severity: doc.errors.includes(problem as YAMLParseError) ? 'error' : 'warning',
       file,
       ...at(opened ?? problem.pos[0]),
       pointer: '',
@@ -83,26 +136,50 @@ export function parseFile(file: string, text: string): ParsedFile {
       ...(opened === undefined ? {} : { suggestion: { message: `close it with \`${closer}\`` } }),
     };
   });
-  const positions = new Map<string, Located>();
   if (doc.errors.length > 0) return { file, data: undefined, positions, diagnostics };
 
+  let duplicateKey = false;
   const walk = (node: unknown, pointer: string, key?: Position): void => {
     const range = (node as Node | null)?.range;
     if (range) positions.set(pointer, { value: at(range[0]), ...(key ? { key } : {}) });
     else if (key) positions.set(pointer, { value: key, key });
     if (isMap(node)) {
+      const seen = new Set<unknown>();
       for (const pair of node.items) {
         if (!isPair(pair) || !isScalar(pair.key)) continue;
         const keyRange = pair.key.range;
-        walk(pair.value, `${pointer}/${escapePointerToken(String(pair.key.value))}`, keyRange ? at(keyRange[0]) : undefined);
+        const keyAt = keyRange ? at(keyRange[0]) : undefined;
+        if (seen.has(pair.key.value)) {
+          duplicateKey = true;
+          diagnostics.push({
+            code: 'YAML_SYNTAX',
+            severity: 'error',
+            file,
+            ...(keyAt ?? { line: 1, column: 1 }),
+            pointer: `${pointer}/${escapePointerToken(String(pair.key.value))}`,
+            message: `invalid YAML: the key \`${String(pair.key.value)}\` appears twice in this map`,
+            suggestion: { message: 'remove one of them' },
+          });
+          continue;
+        }
+        seen.add(pair.key.value);
+        walk(pair.value, `${pointer}/${escapePointerToken(String(pair.key.value))}`, keyAt);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, index) => walk(item, `${pointer}/${index}`));
     }
   };
   walk(doc.contents, '');
+  if (duplicateKey) return { file, data: undefined, positions, diagnostics };
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: IR_LIMITS.maxAliases });
+  } catch (err) {
+    if (!(err instanceof ReferenceError && /alias count/i.test(err.message))) throw err;
+    const message = `the file expands aliases (\`*name\`) too often: at most ${IR_LIMITS.maxAliases} expansions of what anchors (\`&name\`) name; write the values out instead`;
+    return { file, data: undefined, positions, diagnostics: [...diagnostics, limitDiagnostic(file, { line: 1, column: 1 }, message)] };
+  }
   if (data === null || data === undefined) {
     diagnostics.push({
       code: 'EMPTY_FILE',

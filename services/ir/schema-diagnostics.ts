@@ -1,6 +1,6 @@
 /** Turns ajv's schema errors into diagnostics a person or an LLM can act on. */
 import type { ErrorObject } from 'ajv';
-import { didYouMean, toCamelCase, toPascalCase, type Diagnostic, type Suggestion } from './diagnostics.js';
+import { toCamelCase, toPascalCase, type Diagnostic, type Suggester, type Suggestion } from './diagnostics.js';
 import { SCALAR_TYPES } from './model.js';
 import { locate, type ParsedFile } from './parse.js';
 import {
@@ -73,15 +73,27 @@ const PATTERN_RULES: Record<string, PatternRule> = {
   },
 };
 
-function translate(parsed: ParsedFile, error: ErrorObject): Diagnostic {
+/** The fields a schema object allows, one array per schema so that suggestions reuse their index. */
+const allowedFields = new WeakMap<object, string[]>();
+function fieldsOf(schema: { properties?: object } | undefined): string[] {
+  if (!schema) return [];
+  let fields = allowedFields.get(schema);
+  if (!fields) {
+    fields = Object.keys(schema.properties ?? {});
+    allowedFields.set(schema, fields);
+  }
+  return fields;
+}
+
+function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester): Diagnostic {
   const base = { severity: 'error' as const, file: parsed.file };
   const pointer = error.instancePath;
   const here = (p: string, at: 'key' | 'value' = 'value') => ({ pointer: p, ...locate(parsed, p, at) });
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(error.params['additionalProperty']);
-      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      const suggestion: Suggestion = didYouMean(field, allowed) ?? {
+      const allowed = fieldsOf(error.parentSchema as { properties?: object } | undefined);
+      const suggestion: Suggestion = suggester.didYouMean(field, allowed) ?? {
         message: `remove \`${field}\`; the fields allowed here are ${allowed.map((name) => `\`${name}\``).join(', ')}`,
       };
       return {
@@ -123,7 +135,7 @@ function translate(parsed: ParsedFile, error: ErrorObject): Diagnostic {
     }
     case 'enum': {
       const allowed = (error.params['allowedValues'] as unknown[]).map(String);
-      const suggestion = typeof error.data === 'string' ? didYouMean(error.data, allowed) : undefined;
+      const suggestion = typeof error.data === 'string' ? suggester.didYouMean(error.data, allowed) : undefined;
       return {
         ...base,
         code: 'SCHEMA_INVALID_VALUE',
@@ -132,6 +144,29 @@ function translate(parsed: ParsedFile, error: ErrorObject): Diagnostic {
         ...(suggestion ? { suggestion } : {}),
       };
     }
+    case 'maxLength':
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} is ${String(error.data).length} characters long; at most ${String(error.params['limit'])} are allowed here`,
+        suggestion: { message: 'shorten it' },
+      };
+    case 'maxItems':
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} holds ${(error.data as unknown[]).length} entries; at most ${String(error.params['limit'])} are allowed here`,
+        suggestion: { message: 'split it (a bounded context per area of the domain) or remove entries' },
+      };
+    case 'maximum':
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} is ${String(error.data)}; at most ${String(error.params['limit'])} is allowed here`,
+      };
     case 'minProperties':
     case 'maxProperties':
       if (pointer === '')
@@ -147,6 +182,6 @@ function translate(parsed: ParsedFile, error: ErrorObject): Diagnostic {
 }
 
 /** Schema diagnostics of one parsed file; a wrong root (not a map) yields one diagnostic rather than many. */
-export function checkSchema(parsed: ParsedFile): Diagnostic[] {
-  return schemaErrors(parsed.data).map((error) => translate(parsed, error));
+export function checkSchema(parsed: ParsedFile, suggester: Suggester): Diagnostic[] {
+  return schemaErrors(parsed.data).map((error) => translate(parsed, error, suggester));
 }

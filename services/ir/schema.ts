@@ -4,6 +4,7 @@
  */
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { IR_LIMITS, SCHEMA_BOUNDS as B } from './limits.js';
 import { RELATIONSHIP_KINDS, RUNTIMES } from './model.js';
 
 /** PascalCase: contexts, aggregates, entities, value objects, enums, commands, events, queries. */
@@ -16,15 +17,17 @@ export const NAMESPACE_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$';
 export const TYPE_EXPRESSION_PATTERN =
   '^(List<\\s*[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z][A-Za-z0-9_]*)?\\s*>|[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z][A-Za-z0-9_]*)?)$';
 
-const typeName = { type: 'string', pattern: TYPE_NAME_PATTERN };
-const description = { type: 'string' };
+const typeName = { type: 'string', maxLength: B.name, pattern: TYPE_NAME_PATTERN };
+const memberName = { type: 'string', maxLength: B.name, pattern: MEMBER_NAME_PATTERN };
+const description = { type: 'string', maxLength: B.description };
+const shortText = { type: 'string', maxLength: B.name };
 const named = (extra: Record<string, unknown>, required: string[] = []) => ({
   type: 'object',
   additionalProperties: false,
   required: ['name', ...required],
   properties: { name: typeName, description, ...extra },
 });
-const list = (ref: string) => ({ type: 'array', items: { $ref: `#/$defs/${ref}` } });
+const list = (ref: string, maxItems: number) => ({ type: 'array', maxItems, items: { $ref: `#/$defs/${ref}` } });
 
 export const irSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -46,7 +49,7 @@ export const irSchema = {
       additionalProperties: false,
       required: ['name', 'stack'],
       properties: {
-        name: { type: 'string', minLength: 1 },
+        name: { type: 'string', minLength: 1, maxLength: B.name },
         description,
         stack: {
           type: 'object',
@@ -54,32 +57,32 @@ export const irSchema = {
           required: ['runtime'],
           properties: {
             runtime: { enum: [...RUNTIMES] },
-            framework: { type: 'string' },
-            database: { type: 'string' },
+            framework: shortText,
+            database: shortText,
           },
         },
       },
     },
     boundedContext: named(
       {
-        namespace: { type: 'string', pattern: NAMESPACE_PATTERN },
-        aggregates: list('aggregate'),
-        value_objects: list('valueObject'),
-        enums: list('enum'),
-        commands: list('command'),
-        events: list('event'),
-        queries: list('query'),
-        relationships: list('relationship'),
+        namespace: { type: 'string', maxLength: B.namespace, pattern: NAMESPACE_PATTERN },
+        aggregates: list('aggregate', B.contextItems),
+        value_objects: list('valueObject', B.contextItems),
+        enums: list('enum', B.contextItems),
+        commands: list('command', B.contextItems),
+        events: list('event', B.contextItems),
+        queries: list('query', B.contextItems),
+        relationships: list('relationship', B.contextItems),
       },
       ['namespace'],
     ),
-    typeExpression: { type: 'string', pattern: TYPE_EXPRESSION_PATTERN },
+    typeExpression: { type: 'string', maxLength: B.typeExpression, pattern: TYPE_EXPRESSION_PATTERN },
     property: {
       type: 'object',
       additionalProperties: false,
       required: ['name', 'type'],
       properties: {
-        name: { type: 'string', pattern: MEMBER_NAME_PATTERN },
+        name: memberName,
         type: { $ref: '#/$defs/typeExpression' },
         identifier: { type: 'boolean' },
         required: { type: 'boolean' },
@@ -90,38 +93,38 @@ export const irSchema = {
           properties: {
             min: { type: 'number' },
             max: { type: 'number' },
-            min_length: { type: 'integer', minimum: 0 },
-            max_length: { type: 'integer', minimum: 0 },
-            pattern: { type: 'string' },
+            min_length: { type: 'integer', minimum: 0, maximum: IR_LIMITS.maxMinLength },
+            max_length: { type: 'integer', minimum: 0, maximum: B.maxLength },
+            pattern: { type: 'string', maxLength: IR_LIMITS.maxPatternLength },
           },
         },
       },
     },
-    entity: named({ properties: list('property') }, ['properties']),
-    valueObject: named({ properties: list('property') }, ['properties']),
+    entity: named({ properties: list('property', B.members) }, ['properties']),
+    valueObject: named({ properties: list('property', B.members) }, ['properties']),
     enum: named(
-      { values: { type: 'array', minItems: 1, items: { type: 'string', pattern: ENUM_VALUE_PATTERN } } },
+      { values: { type: 'array', minItems: 1, maxItems: B.enumValues, items: { type: 'string', maxLength: B.name, pattern: ENUM_VALUE_PATTERN } } },
       ['values'],
     ),
     aggregate: named(
       {
         root_entity: { $ref: '#/$defs/entity' },
-        entities: list('entity'),
-        value_objects: list('valueObject'),
-        enums: list('enum'),
+        entities: list('entity', B.entities),
+        value_objects: list('valueObject', B.entities),
+        enums: list('enum', B.entities),
       },
       ['root_entity'],
     ),
     command: named(
       {
         aggregate: typeName,
-        parameters: list('property'),
-        emits: { type: 'array', items: { type: 'string', pattern: TYPE_EXPRESSION_PATTERN } },
+        parameters: list('property', B.members),
+        emits: { type: 'array', maxItems: B.emits, items: { type: 'string', maxLength: B.typeExpression, pattern: TYPE_EXPRESSION_PATTERN } },
       },
       ['aggregate'],
     ),
-    event: named({ aggregate: typeName, payload: list('property') }),
-    query: named({ parameters: list('property'), result: { $ref: '#/$defs/typeExpression' } }),
+    event: named({ aggregate: typeName, payload: list('property', B.members) }),
+    query: named({ parameters: list('property', B.members), result: { $ref: '#/$defs/typeExpression' } }),
     relationship: {
       type: 'object',
       additionalProperties: false,
@@ -130,7 +133,7 @@ export const irSchema = {
         from: typeName,
         to: typeName,
         kind: { enum: [...RELATIONSHIP_KINDS] },
-        via: { type: 'string', pattern: MEMBER_NAME_PATTERN },
+        via: memberName,
         description,
       },
     },
@@ -139,7 +142,8 @@ export const irSchema = {
 
 // allErrors: a person fixing a file wants every problem at once.
 // verbose: errors carry the value and the schema they concern (for messages and did-you-mean).
-const ajv = new Ajv2020.default({ allErrors: true, strict: true, verbose: true });
+// strictNumbers: `.inf` and `.nan` are YAML numbers but no bound a generator can use.
+const ajv = new Ajv2020.default({ allErrors: true, strict: true, verbose: true, strictNumbers: true });
 const validate: ValidateFunction = ajv.compile(irSchema);
 
 /** Schema errors of one parsed file (empty when valid). */

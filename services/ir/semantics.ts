@@ -3,7 +3,8 @@
  * events, relationship ends), entities that have an identity, sensible validation rules, and value objects
  * that do not contain themselves.
  */
-import { didYouMean, type Diagnostic, type DiagnosticCode, type Severity, type Suggestion } from './diagnostics.js';
+import type { Diagnostic, DiagnosticCode, Severity, Suggester, Suggestion } from './diagnostics.js';
+import { IR_LIMITS } from './limits.js';
 import {
   SCALAR_TYPES,
   type Aggregate,
@@ -15,6 +16,7 @@ import {
   type ValueObject,
 } from './model.js';
 import { locate, type ParsedFile } from './parse.js';
+import { catastrophicShape } from './regex-safety.js';
 
 type TypeKind = 'entity' | 'value_object' | 'enum';
 
@@ -53,6 +55,12 @@ export function parseTypeExpression(expression: string): { list: boolean; contex
 
 const SCALARS: ReadonlySet<string> = new Set(SCALAR_TYPES);
 const NUMERIC: ReadonlySet<string> = new Set(['int', 'decimal']);
+/** Names in a message, the first few of a long list. */
+function listed(names: readonly string[], shown = 10): string {
+  const quoted = names.slice(0, shown).map((name) => `\`${name}\``).join(', ');
+  return names.length > shown ? `${quoted} and ${names.length - shown} more` : quoted;
+}
+
 const KIND_WORDS: Record<TypeKind, string> = { entity: 'entity', value_object: 'value object', enum: 'enum' };
 
 class Checker {
@@ -62,10 +70,31 @@ class Checker {
   /** Context name -> type name -> declaration. */
   readonly types = new Map<string, Map<string, DeclaredType>>();
 
+  /** Names to look up and to suggest from, built once per model (the suggester indexes each list once). */
+  private readonly nameLists = new Map<object, Map<string, { list: string[]; set: Set<string> }>>();
+
   constructor(
     private readonly model: Model,
     private readonly parsed: ReadonlyMap<string, ParsedFile>,
+    private readonly suggester: Suggester,
   ) {}
+
+  /** The names of one kind that `owner` (a context, a type table, the checker) holds. */
+  names(owner: object, kind: string, make: () => string[]): { list: string[]; set: Set<string> } {
+    const byKind = this.nameLists.get(owner) ?? new Map<string, { list: string[]; set: Set<string> }>();
+    this.nameLists.set(owner, byKind);
+    let names = byKind.get(kind);
+    if (!names) {
+      const list = make();
+      names = { list, set: new Set(list) };
+      byKind.set(kind, names);
+    }
+    return names;
+  }
+
+  list(owner: object, kind: string, make: () => string[]): string[] {
+    return this.names(owner, kind, make).list;
+  }
 
   report(
     code: DiagnosticCode,
@@ -185,7 +214,7 @@ class Checker {
             file,
             `${at}/via`,
             `\`${relationship.via}\` is not a property of \`${from.aggregate.root_entity.name}\`, the root entity of \`${relationship.from}\``,
-            didYouMean(relationship.via, names),
+            this.suggester.didYouMean(relationship.via, names),
           );
       }
     });
@@ -242,19 +271,31 @@ class Checker {
       if (rules[rule] !== undefined && !list && scalar !== 'string') misplaced(rule, '`string` and `List<T>`');
     if (rules.pattern !== undefined) {
       if (list || scalar !== 'string') misplaced('pattern', '`string`');
-      else {
-        try {
-          new RegExp(rules.pattern, 'u');
-        } catch (error) {
-          this.report('INVALID_VALIDATION_RULE', file, `${pointer}/pattern`, `\`pattern\` is not a valid regular expression: ${(error as Error).message}`);
-        }
-      }
+      else if (rules.pattern.length <= IR_LIMITS.maxPatternLength) this.checkPattern(file, `${pointer}/pattern`, rules.pattern);
     }
     for (const [low, high] of [['min', 'max'], ['min_length', 'max_length']] as const) {
       const [a, b] = [rules[low], rules[high]];
       if (a !== undefined && b !== undefined && a > b)
         this.report('INVALID_VALIDATION_RULE', file, `${pointer}/${low}`, `\`${low}\` (${a}) is greater than \`${high}\` (${b})`);
     }
+  }
+
+  checkPattern(file: string, pointer: string, pattern: string): void {
+    try {
+      new RegExp(pattern, 'u');
+    } catch (error) {
+      this.report('INVALID_VALIDATION_RULE', file, pointer, `\`pattern\` is not a valid regular expression: ${(error as Error).message}`);
+      return;
+    }
+    const shape = catastrophicShape(pattern);
+    if (shape)
+      this.report(
+        'INVALID_VALIDATION_RULE',
+        file,
+        pointer,
+        `\`pattern\` can take exponential time on some inputs: ${shape}`,
+        { message: 'rewrite it without a repetition inside a repeated group, e.g. `^\\w+$` rather than `^(\\w+)*$`, or end each round with a character the inner part cannot match, as in `^([a-z]+-)*[a-z]+$`' },
+      );
   }
 
   /** Resolves a type expression; reports an unknown name. `allowAggregate`: a query may return an aggregate. */
@@ -279,7 +320,7 @@ class Checker {
         file,
         pointer,
         `\`${expression}\` refers to bounded context \`${contextName}\`, which does not exist`,
-        this.rewrap(didYouMean(contextName, this.contexts.keys()), (c) => wrap(`${c}.${name}`)),
+        this.rewrap(this.suggester.didYouMean(contextName, this.list(this, 'contexts', () => [...this.contexts.keys()])), (c) => wrap(`${c}.${name}`)),
       );
       return undefined;
     }
@@ -300,14 +341,17 @@ class Checker {
       );
       return undefined;
     }
-    const candidates = [...(parsed.context === undefined ? SCALAR_TYPES : []), ...types.keys()];
+    const candidates = this.list(types, parsed.context === undefined ? 'unqualified' : 'qualified', () => [
+      ...(parsed.context === undefined ? SCALAR_TYPES : []),
+      ...types.keys(),
+    ]);
     const where = parsed.context === undefined ? '' : ` in bounded context \`${contextName}\``;
     this.report(
       'UNKNOWN_TYPE',
       file,
       pointer,
       `unknown type \`${name}\`${where}: it is not a scalar (${SCALAR_TYPES.join(', ')}) nor an entity, value object or enum of \`${contextName}\``,
-      this.rewrap(didYouMean(name, candidates), (n) => wrap(qualify(n))) ?? {
+      this.rewrap(this.suggester.didYouMean(name, candidates), (n) => wrap(qualify(n))) ?? {
         message: `define \`${name}\` (as a value object, entity or enum) or use an existing type`,
       },
     );
@@ -334,14 +378,16 @@ class Checker {
         { message: `move this to bounded context \`${found.context}\`` },
       );
     else {
-      const candidates = context ? context.aggregates.map((a) => a.name) : [...this.aggregates.keys()];
+      const candidates = context
+        ? this.list(context, 'aggregates', () => context.aggregates.map((a) => a.name))
+        : this.list(this, 'aggregates', () => [...this.aggregates.keys()]);
       this.report(
         'UNKNOWN_AGGREGATE',
         file,
         pointer,
         `unknown aggregate \`${name}\`${context ? ` in bounded context \`${context.name}\`` : ''}`,
-        didYouMean(name, candidates) ?? {
-          message: candidates.length > 0 ? `the aggregates are ${candidates.map((c) => `\`${c}\``).join(', ')}` : 'define the aggregate first',
+        this.suggester.didYouMean(name, candidates) ?? {
+          message: candidates.length > 0 ? `the aggregates are ${listed(candidates)}` : 'define the aggregate first',
         },
       );
     }
@@ -352,9 +398,9 @@ class Checker {
     const [qualifier, name] = expression.includes('.') ? expression.split('.', 2) : [undefined, expression];
     if (!name) return;
     const target = qualifier === undefined ? context : this.contexts.get(qualifier)?.context;
-    const events = target?.events.map((e) => e.name) ?? [];
-    if (events.includes(name)) return;
-    const suggestion = didYouMean(name, events);
+    const events = target ? this.names(target, 'events', () => target.events.map((e) => e.name)) : { list: [], set: new Set() };
+    if (events.set.has(name)) return;
+    const suggestion = this.suggester.didYouMean(name, events.list);
     const replacement = suggestion?.replacement && (qualifier ? `${qualifier}.${suggestion.replacement}` : suggestion.replacement);
     this.report(
       'UNKNOWN_EVENT',
@@ -397,14 +443,20 @@ class Checker {
         'VALUE_OBJECT_CYCLE',
         first.file,
         edge.pointer,
-        `value objects contain each other in a cycle: ${path.map((id) => `\`${nodes.get(id)!.name}\``).join(' -> ')}; a value object cannot contain itself`,
+        `value objects contain each other in a cycle: ${cycleText(path.map((id) => `\`${nodes.get(id)!.name}\``))}; a value object cannot contain itself`,
         { message: 'break the cycle: make one of them an entity and refer to it by its identifier, or drop one of the properties' },
       );
     }
   }
 }
 
-/** Tarjan's algorithm. */
+/** `A -> B -> A`; a long cycle shows its first steps and its end. */
+function cycleText(names: string[]): string {
+  const shown = names.length > 12 ? [...names.slice(0, 10), `... ${names.length - 11} more`, names.at(-1)!] : names;
+  return shown.join(' -> ');
+}
+
+/** Tarjan's algorithm, without recursion: a chain of thousands of value objects must not overflow the stack. */
 function stronglyConnected(nodes: string[], next: (node: string) => string[]): Array<Set<string>> {
   let counter = 0;
   const index = new Map<string, number>();
@@ -412,29 +464,39 @@ function stronglyConnected(nodes: string[], next: (node: string) => string[]): A
   const stack: string[] = [];
   const onStack = new Set<string>();
   const result: Array<Set<string>> = [];
-  const visit = (node: string): void => {
+  const enter = (node: string) => {
     index.set(node, counter);
     low.set(node, counter++);
     stack.push(node);
     onStack.add(node);
-    for (const to of next(node)) {
-      if (!index.has(to)) {
-        visit(to);
-        low.set(node, Math.min(low.get(node)!, low.get(to)!));
-      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!));
-    }
-    if (low.get(node) === index.get(node)) {
-      const component = new Set<string>();
-      let member: string;
-      do {
-        member = stack.pop()!;
-        onStack.delete(member);
-        component.add(member);
-      } while (member !== node);
-      result.push(component);
-    }
+    return { node, edges: next(node), at: 0 };
   };
-  for (const node of nodes) if (!index.has(node)) visit(node);
+  for (const root of nodes) {
+    if (index.has(root)) continue;
+    const calls = [enter(root)];
+    while (calls.length > 0) {
+      const frame = calls.at(-1)!;
+      if (frame.at < frame.edges.length) {
+        const to = frame.edges[frame.at++]!;
+        if (!index.has(to)) calls.push(enter(to));
+        else if (onStack.has(to)) low.set(frame.node, Math.min(low.get(frame.node)!, index.get(to)!));
+        continue;
+      }
+      calls.pop();
+      const parent = calls.at(-1);
+      if (parent) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
+      if (low.get(frame.node) === index.get(frame.node)) {
+        const component = new Set<string>();
+        let member: string;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          component.add(member);
+        } while (member !== frame.node);
+        result.push(component);
+      }
+    }
+  }
   return result;
 }
 
@@ -442,14 +504,14 @@ function stronglyConnected(nodes: string[], next: (node: string) => string[]): A
 function cyclePath(start: string, component: Set<string>, next: (node: string) => string[]): string[] {
   const previous = new Map<string, string>();
   const queue = [start];
-  while (queue.length > 0) {
-    const node = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const node = queue[head]!;
     for (const to of next(node)) {
       if (!component.has(to)) continue;
       if (to === start) {
-        const path = [start];
-        for (let at: string | undefined = node; at !== undefined && at !== start; at = previous.get(at)) path.splice(1, 0, at);
-        return [...path, start];
+        const back: string[] = [];
+        for (let at: string | undefined = node; at !== undefined && at !== start; at = previous.get(at)) back.push(at);
+        return [start, ...back.reverse(), start];
       }
       if (!previous.has(to)) {
         previous.set(to, node);
@@ -460,6 +522,6 @@ function cyclePath(start: string, component: Set<string>, next: (node: string) =
   return [start, start];
 }
 
-export function checkSemantics(model: Model, parsed: ReadonlyMap<string, ParsedFile>): Diagnostic[] {
-  return new Checker(model, parsed).run();
+export function checkSemantics(model: Model, parsed: ReadonlyMap<string, ParsedFile>, suggester: Suggester): Diagnostic[] {
+  return new Checker(model, parsed, suggester).run();
 }
