@@ -1,5 +1,5 @@
 // The real components Vaporform runs on, started as child processes: PostgreSQL, the Temporal dev server,
-// Redis, MinIO (the tests' S3), and the Docker engine (a system daemon: started if absent, then left running).
+// Redis, an S3 server for the tests, and the Docker engine (a system daemon: started if absent, then left running).
 // Dependency-free.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -238,23 +238,27 @@ export async function startRedis(options) {
   return { ...started, url: `redis://127.0.0.1:${options.port}` };
 }
 
-/** MinIO's module version (its server has no semantic versions: a commit of 2026-02-12), as the Go proxy serves it. */
-const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+/**
+ * The tests' S3 server: the Versity S3 Gateway (Apache-2.0) over a directory. MinIO would do as well, but its
+ * server is under the AGPL, which this project does not use.
+ */
+const S3_SERVER_MODULE = 'github.com/versity/versitygw/cmd/versitygw';
+const S3_SERVER_VERSION = 'v1.8.0';
 
 /**
- * The MinIO server binary, built once from the Go module proxy into `cacheDir` (a few minutes the first time; Go's
+ * The S3 server binary, built once from the Go module proxy into `cacheDir` (a few minutes the first time; Go's
  * own caches make a rebuild quick). Written aside and renamed: a half-built binary is never used.
  * @param {{ go: string, cacheDir: string, logFile: string }} options @returns {Promise<string>}
  */
-export async function ensureMinio(options) {
-  const bin = path.join(options.cacheDir, `minio-${MINIO_VERSION}`);
+export async function ensureS3Server(options) {
+  const bin = path.join(options.cacheDir, `versitygw-${S3_SERVER_VERSION}`);
   if (existsSync(bin)) return bin;
   mkdirSync(options.cacheDir, { recursive: true });
   const scratch = mkdtempSync(path.join(options.cacheDir, 'build-'));
   try {
-    log(`building MinIO ${MINIO_VERSION} from the Go module proxy (once; a few minutes)`);
+    log(`building the S3 server (versitygw ${S3_SERVER_VERSION}) from the Go module proxy (once; a few minutes)`);
     // Asynchronous: the test setup builds the sandbox images at the same time, in this process.
-    const build = spawnComponent('go', options.go, ['install', '-trimpath', `github.com/minio/minio@${MINIO_VERSION}`], {
+    const build = spawnComponent('go', options.go, ['install', '-trimpath', `${S3_SERVER_MODULE}@${S3_SERVER_VERSION}`], {
       logFile: options.logFile,
       env: { ...process.env, GOBIN: scratch, CGO_ENABLED: '0', GOFLAGS: '' },
     });
@@ -262,8 +266,8 @@ export async function ensureMinio(options) {
       build.child.once('error', () => resolve(-1));
       build.child.once('exit', resolve);
     });
-    if (code !== 0) throw new PrereqError(`Building MinIO failed (exit code ${code}): see ${options.logFile}`);
-    renameSync(path.join(scratch, 'minio'), bin);
+    if (code !== 0) throw new PrereqError(`Building the S3 server failed (exit code ${code}): see ${options.logFile}`);
+    renameSync(path.join(scratch, 'versitygw'), bin);
     return bin;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -271,27 +275,23 @@ export async function ensureMinio(options) {
 }
 
 /**
- * A MinIO server on 127.0.0.1:`port` with its data in `dataDir`, and a random root key pair.
+ * An S3 server on 127.0.0.1:`port` keeping its objects in `dataDir`, with a random root key pair.
  * @param {{ bin: string, port: number, dataDir: string, logFile: string }} options
  * @returns {Promise<Started & { endpoint: string, accessKey: string, secretKey: string }>}
  */
-export async function startMinio(options) {
+export async function startS3Server(options) {
   mkdirSync(options.dataDir, { recursive: true });
   const accessKey = `vf${randomBytes(6).toString('hex')}`;
   const secretKey = randomBytes(24).toString('base64url');
-  const started = spawnComponent('minio', options.bin, ['server', options.dataDir, '--address', `127.0.0.1:${options.port}`, '--quiet'], {
-    logFile: options.logFile,
-    // No web console (it would want a port of its own), no update checks, no telemetry.
-    env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-  });
-  const endpoint = `http://127.0.0.1:${options.port}`;
-  await waitFor(
-    () => fetch(`${endpoint}/minio/health/ready`).then((response) => response.ok, () => false),
-    'MinIO',
-    60_000,
-    started.child,
+  const started = spawnComponent(
+    's3',
+    options.bin,
+    ['--port', `127.0.0.1:${options.port}`, '--quiet', 'posix', options.dataDir],
+    // The keys through the environment, not the command line (visible to every process of the machine).
+    { logFile: options.logFile, env: { ...process.env, ROOT_ACCESS_KEY: accessKey, ROOT_SECRET_KEY: secretKey } },
   );
-  return { ...started, endpoint, accessKey, secretKey };
+  await waitFor(() => portOpen(options.port), 'the S3 server', 60_000, started.child);
+  return { ...started, endpoint: `http://127.0.0.1:${options.port}`, accessKey, secretKey };
 }
 
 /** @param {string} socketPath @returns {Promise<boolean>} */

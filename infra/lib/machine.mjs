@@ -27,7 +27,7 @@ export async function prepareMachine(root, { tests, env, logsDir }) {
   const found = {
     postgresBin: tests || !env.DATABASE_URL ? ensurePostgres() : undefined,
     temporalBin: tests || !env.TEMPORAL_ADDRESS ? ensureTemporalCli() : undefined,
-    // The object storage tests run against MinIO, built from the Go module proxy (tests/setup).
+    // The object storage tests run against a real S3 server, built from the Go module proxy (tests/setup).
     goBin: tests ? ensureGo() : undefined,
   };
   if (tests || !env.DOCKER_HOST) await ensureDocker({ socketPath: env.DOCKER_SOCKET, logFile: path.join(logsDir, 'dockerd.log') });

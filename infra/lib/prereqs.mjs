@@ -177,7 +177,7 @@ export function ensureGo() {
   const [major = 0, minor = 0] = (/^go(\d+)\.(\d+)/.exec(version ?? '') ?? []).slice(1).map(Number);
   if (major < (MIN_GO[0] ?? 1) || (major === MIN_GO[0] && minor < (MIN_GO[1] ?? 0))) {
     throw new PrereqError(
-      `The tests build MinIO (their S3 server) with Go ${MIN_GO.join('.')} or newer, found ${version ?? 'none'}: install Go from go.dev and put it on PATH.`,
+      `The tests build their S3 server with Go ${MIN_GO.join('.')} or newer, found ${version ?? 'none'}: install Go from go.dev and put it on PATH.`,
     );
   }
   return /** @type {string} */ (go);

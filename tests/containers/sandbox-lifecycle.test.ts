@@ -92,7 +92,7 @@ describe('sandbox lifecycle', () => {
     await deleteKeepsSnapshot(t);
   });
 
-  it('keeps the snapshot in S3 when object storage is S3 (MinIO)', async () => {
+  it('keeps the snapshot in S3 when object storage is S3', async () => {
     const objectsDir = path.join(os.tmpdir(), `vaporform-objects-s3-${process.pid}`);
     const withS3 = await startTestApp({ env: { ...s3Env(), OBJECTS_DIR: objectsDir } });
     try {

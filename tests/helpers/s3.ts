@@ -1,4 +1,4 @@
-/** The run's MinIO (tests/setup): settings for an object store, or the environment that configures an app for it. */
+/** The run's S3 server (tests/setup): settings for an object store, or the environment that configures an app for it. */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { S3Settings } from '../../lib/object-store.js';
@@ -9,7 +9,7 @@ export function s3Settings(): S3Settings {
   return { ...s3, bucket: `vf-test-${randomBytes(6).toString('hex')}`, region: 'us-east-1' };
 }
 
-/** The variables that point an app's object storage at the run's MinIO (see lib/config.ts). */
+/** The variables that point an app's object storage at the run's S3 server (see lib/config.ts). */
 export function s3Env(settings: S3Settings = s3Settings()): Record<string, string> {
   return {
     S3_ENDPOINT: settings.endpoint,

@@ -1,4 +1,4 @@
-/** Object storage, the same behaviour from the local directory and from a real S3 server (MinIO, tests/setup). */
+/** Object storage, the same behaviour from the local directory and from a real S3 server (tests/setup). */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ async function text(stream: NodeJS.ReadableStream): Promise<string> {
 
 describe.each([
   ['local directory', () => new LocalObjectStore(path.join(dir, `store-${Math.random().toString(36).slice(2)}`))],
-  ['S3 (MinIO)', () => new S3ObjectStore(s3Settings())],
+  ['S3', () => new S3ObjectStore(s3Settings())],
 ] as const)('object store: %s', (_name, make: () => ObjectStore) => {
   it('stores, lists, reads back and deletes objects under nested keys', async () => {
     const store = make();

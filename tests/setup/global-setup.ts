@@ -1,7 +1,7 @@
 /**
  * Starts the real components once for the whole run, on free ports, in a throw-away directory:
  * PostgreSQL (with a migrated template database each test file clones), the Temporal dev server, Redis and
- * MinIO (S3, built once per machine from the Go module proxy), and builds the sandbox images.
+ * an S3 server (versitygw, built once per machine from the Go module proxy), and builds the sandbox images.
  * The Docker engine is the machine's (`npm test` makes sure it runs).
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
-  ensureMinio,
+  ensureS3Server,
   freePort,
-  startMinio,
   startPostgres,
   startRedis,
+  startS3Server,
   startTemporal,
   stopAll,
 } from '../../infra/lib/components.mjs';
@@ -36,7 +36,7 @@ declare module 'vitest' {
     imageTag: string;
     /** How this run's sandbox images were built (tag, extra CA certificates, cache). */
     imageSettings: SandboxImageSettings;
-    /** A MinIO server of this run: S3 for the object storage tests. */
+    /** The S3 server of this run, for the object storage tests. */
     s3: { endpoint: string; accessKey: string; secretKey: string };
   }
 }
@@ -47,7 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-test-'));
   // PostgreSQL runs as the postgres user when we are root: it must be able to enter the directory.
   await chmod(dir, 0o755);
-  const [pgPort, temporalPort, redisPort, minioPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [pgPort, temporalPort, redisPort, s3Port] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const results = await Promise.allSettled([
     startPostgres({
       bin: process.env.VF_POSTGRES_BIN ?? ensurePostgres(),
@@ -64,15 +64,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }),
     startRedis({ port: redisPort, logFile: path.join(dir, 'redis.log') }),
     (async () =>
-      startMinio({
-        bin: await ensureMinio({
+      startS3Server({
+        bin: await ensureS3Server({
           go: process.env.VF_GO_BIN ?? ensureGo(),
-          cacheDir: path.join(repoRoot, '.data', 'minio'),
-          logFile: path.join(repoRoot, '.data', 'logs', 'minio-build.log'),
+          cacheDir: path.join(repoRoot, '.data', 's3-server'),
+          logFile: path.join(repoRoot, '.data', 'logs', 's3-server-build.log'),
         }),
-        port: minioPort,
-        dataDir: path.join(dir, 'minio'),
-        logFile: path.join(dir, 'minio.log'),
+        port: s3Port,
+        dataDir: path.join(dir, 's3'),
+        logFile: path.join(dir, 's3.log'),
       }))(),
     // The sandbox images, built once per machine (skipped while their inputs are unchanged).
     ensureSandboxImages(createDockerClient({ socketPath: process.env.DOCKER_SOCKET, host: undefined }), STACKS, {
@@ -80,23 +80,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
       log: (line) => process.stderr.write(`[images] ${line}\n`),
     }),
   ] as const);
-  const [postgresResult, temporalResult, redisResult, minioResult, imagesResult] = results;
+  const [postgresResult, temporalResult, redisResult, s3Result, imagesResult] = results;
   if (
     postgresResult.status === 'rejected' ||
     temporalResult.status === 'rejected' ||
     redisResult.status === 'rejected' ||
-    minioResult.status === 'rejected' ||
+    s3Result.status === 'rejected' ||
     imagesResult.status === 'rejected'
   ) {
     // Stop what did start, or it would outlive the run.
     await stopAll(
-      [postgresResult, temporalResult, redisResult, minioResult].flatMap((result) =>
+      [postgresResult, temporalResult, redisResult, s3Result].flatMap((result) =>
         result.status === 'fulfilled' ? [result.value] : [],
       ),
     );
     throw results.find((result) => result.status === 'rejected')?.reason;
   }
-  const [postgres, temporal, redis, minio] = [postgresResult.value, temporalResult.value, redisResult.value, minioResult.value];
+  const [postgres, temporal, redis, s3] = [postgresResult.value, temporalResult.value, redisResult.value, s3Result.value];
   const pool = createPool(postgres.url, 1);
   try {
     await migrate(pool, migrationSources);
@@ -108,9 +108,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', redis.url);
   project.provide('imageTag', imageSettings.tag);
   project.provide('imageSettings', imageSettings);
-  project.provide('s3', { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey });
+  project.provide('s3', { endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey });
   return async () => {
-    await stopAll([postgres, temporal, redis, minio]);
+    await stopAll([postgres, temporal, redis, s3]);
     await rm(dir, { recursive: true, force: true });
   };
 }
