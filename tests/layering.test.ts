@@ -104,6 +104,9 @@ function target(file: string, spec: string): string | null {
   return path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
 }
 
+/** The worker pool loads the task module its caller names (a URL the caller's typed `workerTask` holds). */
+const LOADERS = new Set(['lib/worker-pool-boot.mjs', 'lib/worker-pool-thread.ts']);
+
 /** Breaches of the layers, as `file -> specifier (why)`. */
 function violations(files: Map<string, FileFacts>): string[] {
   const found: string[] = [];
@@ -113,7 +116,7 @@ function violations(files: Map<string, FileFacts>): string[] {
       const to = target(file, spec);
       const [toTop, toService, ...rest] = (to ?? '').split('/');
       const production = top === 'lib' || top === 'services' || top === 'workflows' || top === 'sandbox-images';
-      if (production && spec === '<computed>') found.push(`${file} -> ${spec} (a module no one can check)`);
+      if (production && spec === '<computed>' && !LOADERS.has(file)) found.push(`${file} -> ${spec} (a module no one can check)`);
       if (top === 'lib' && to !== null && toTop !== 'lib') found.push(`${file} -> ${spec} (lib imports only lib)`);
       const intoOtherService = toTop === 'services' && !(top === 'services' && service === toService);
       if (production && intoOtherService && rest.join('/') !== 'index.js') found.push(`${file} -> ${spec} (another service only through its index.ts)`);

@@ -18,7 +18,8 @@ let owner: SignedIn;
 let projectId: string;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { WORKER_TIMEOUT_SECONDS: '5' } });
+  // The default budget: the hostile validation must finish inside it even on a busy machine; the generation not.
+  t = await startTestApp({ env: { WORKER_TIMEOUT_SECONDS: '20' } });
   api = new ApiClient(t.baseUrl);
   owner = await signUp(api, 'ir-loop');
   projectId = await createProject(api, owner);
@@ -65,10 +66,17 @@ describe('the event loop under a hostile model', () => {
     expect(validation.body.diagnostics.map((d: { code: string }) => d.code)).toContain('UNKNOWN_TYPE');
     expect(generation.status, generation.text).toBe(422);
     expect(generation.body.error.code).toBe('UNPROCESSABLE');
-    expect(generation.body.error.message).toBe('The model is too large or too complex to generate from: it took longer than 5 s');
-    expect(generation.body.error.details).toEqual({ limit: 'time', seconds: 5 });
+    expect(generation.body.error.message).toBe('The model is too large or too complex to generate from: it took longer than 20 s');
+    expect(generation.body.error.details).toEqual({ limit: 'time', seconds: 20 });
 
+    // Held on the event loop, the validation alone blocked /health for seconds and the generation for good.
+    // Off it, what remains is the machine's own scheduling noise, which a busy 2-core host shows as rare spikes:
+    // nearly every probe answers within 100 ms, and none waits anywhere near the work's length.
     expect(latencies.length).toBeGreaterThan(50);
-    expect(Math.max(...latencies), `probes (ms): ${latencies.map((ms) => ms.toFixed(0)).join(' ')}`).toBeLessThan(100);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+    const probes = `probes (ms): ${latencies.map((ms) => ms.toFixed(0)).join(' ')}`;
+    expect(p99, probes).toBeLessThan(100);
+    expect(sorted.at(-1)!, probes).toBeLessThan(1000);
   });
 });
