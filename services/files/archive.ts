@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AppError } from '../../lib/errors.js';
 import { walk } from './tree.js';
-import { CONTAINER_WORKSPACE, MAX_NAME_BYTES, MAX_PATH_BYTES, type DirHandle } from './workspace-paths.js';
+import { CONTAINER_WORKSPACE, MAX_NAME_BYTES, MAX_PATH_BYTES, type DirHandle } from '../../lib/workspace-paths.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 

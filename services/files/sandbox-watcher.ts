@@ -5,7 +5,7 @@
  */
 import { promises as fs, watch, type FSWatcher, type Stats } from 'node:fs';
 import { IGNORED_NAMES } from './tree.js';
-import { relPath, type Workspace } from './workspace-paths.js';
+import { relPath, type Workspace } from '../../lib/workspace-paths.js';
 
 export type ChangeKind = 'created' | 'modified' | 'deleted';
 

@@ -1,7 +1,7 @@
 /** Plain text search across a workspace directory: text files only, ignored directories skipped, all capped. */
 import { readFileIn } from './workspace-ops.js';
 import { walk } from './tree.js';
-import type { DirHandle } from './workspace-paths.js';
+import type { DirHandle } from '../../lib/workspace-paths.js';
 
 export interface SearchMatch {
   path: string;

@@ -25,7 +25,7 @@ import {
   versionOf,
   writeFileIn,
 } from './workspace-ops.js';
-import { relPath, Workspace } from './workspace-paths.js';
+import { relPath, Workspace } from '../../lib/workspace-paths.js';
 
 /** The projects service's access check, as this service needs it. */
 export type AuthorizeProject = (

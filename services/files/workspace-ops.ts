@@ -1,11 +1,11 @@
 /**
  * The few file system operations the files service is made of, each done through verified directory
- * handles (see workspace-paths.ts) and leaving what it creates owned by the sandbox user.
+ * handles (see lib/workspace-paths.ts) and leaving what it creates owned by the sandbox user.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs, type Stats } from 'node:fs';
 import { AppError } from '../../lib/errors.js';
-import { DirHandle, type Workspace } from './workspace-paths.js';
+import { DirHandle, type Workspace } from '../../lib/workspace-paths.js';
 
 /** The sandbox user: everything the API creates must be theirs to change. */
 export const SANDBOX_UID = 1000;

@@ -7,7 +7,7 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../lib/errors.js';
+import { AppError } from './errors.js';
 
 /** Where the workspace is inside the sandbox: absolute symlink targets are container paths. */
 export const CONTAINER_WORKSPACE = '/workspace';
@@ -204,7 +204,9 @@ export class Workspace {
         return new AppError('INVALID_PATH', 'A directory cannot be moved into itself', { path: input });
       case 'ENOSPC':
       case 'EDQUOT':
-        return new AppError('PAYLOAD_TOO_LARGE', 'The workspace is full', { path: input });
+        return new AppError('QUOTA_EXCEEDED', "The project's disk is full (SANDBOX_DISK_MB): delete files to make room", {
+          path: input,
+        });
       default:
         return err;
     }
