@@ -28,6 +28,7 @@ import {
   previewRoutes,
   registerExecStreaming,
   pingDocker,
+  SandboxDisks,
   SandboxManager,
   sandboxEvents,
   type Docker,
@@ -100,6 +101,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     onChange: sandboxEvents(bus),
     onError,
     agentSecret: config.auth.jwtSecret,
+    disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes }),
   });
   const containers = new ContainersService({
     docker: infra.docker,
