@@ -202,6 +202,10 @@ export class Workspace {
         return new AppError('CONFLICT', 'The path is a directory', { path: input });
       case 'EINVAL':
         return new AppError('INVALID_PATH', 'A directory cannot be moved into itself', { path: input });
+      case 'EPERM':
+      case 'EACCES':
+        // Not the sandbox's doing (the API is root): an attribute such as immutable, set on the host.
+        return new AppError('CONFLICT', 'The workspace does not allow this change here (a file attribute)', { path: input });
       case 'ENOSPC':
       case 'EDQUOT':
         return new AppError('QUOTA_EXCEEDED', "The project's disk is full (SANDBOX_DISK_MB): delete files to make room", {
