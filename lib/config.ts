@@ -38,6 +38,10 @@ export interface Config {
     execOutputLimitBytes: number;
     execTimeoutMs: number;
     subnetPool: string;
+    /** Each project's disk (workspace and home): an ext4 file system of this size, see sandbox-disk.ts. */
+    diskBytes: number;
+    /** Where the projects' disk images and their mount points are kept. */
+    disksDir: string;
   };
   images: SandboxImageSettings;
   /** Worker threads for work whose cost a user controls (IR checks, generation): see lib/worker-pool.ts. */
@@ -230,6 +234,8 @@ export function loadConfig(env: Env = process.env): Config {
       execOutputLimitBytes: int(env, 'EXEC_OUTPUT_LIMIT_BYTES', 1024 * 1024, 1024),
       execTimeoutMs: int(env, 'EXEC_MAX_TIMEOUT_SECONDS', 600, 1) * 1000,
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
+      diskBytes: int(env, 'SANDBOX_DISK_MB', 2048, 16, 16 * 1024 * 1024) * 1024 * 1024,
+      disksDir: path.join(dataDir, 'disks'),
     },
     images: sandboxImageSettings(env),
     workers: {

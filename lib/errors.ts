@@ -48,6 +48,8 @@ const statusByCode = {
   UPSTREAM_UNAVAILABLE: 502,
   SERVICE_UNAVAILABLE: 503,
   TIMEOUT: 504,
+  // 507: the project's disk (SANDBOX_DISK_MB) is full
+  QUOTA_EXCEEDED: 507,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof statusByCode;

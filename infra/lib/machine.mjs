@@ -8,7 +8,7 @@ import {
   ensureNodeModules,
   ensurePostgres,
   ensureTemporalCli,
-  IMAGE_PREREQUISITES,
+  SANDBOX_PREREQUISITES,
   TEST_PREREQUISITES,
 } from './prereqs.mjs';
 
@@ -21,8 +21,8 @@ import {
 export async function prepareMachine(root, { tests, env, logsDir }) {
   ensureNodeModules(root);
   ensureDebianPackages(
-    tests ? { ...IMAGE_PREREQUISITES, ...TEST_PREREQUISITES } : IMAGE_PREREQUISITES,
-    tests ? 'The test suite' : 'Vaporform (its sandbox images)',
+    tests ? { ...SANDBOX_PREREQUISITES, ...TEST_PREREQUISITES } : SANDBOX_PREREQUISITES,
+    tests ? 'The test suite' : 'Vaporform (its sandboxes)',
   );
   const found = {
     postgresBin: tests || !env.DATABASE_URL ? ensurePostgres() : undefined,

@@ -58,6 +58,8 @@ export function which(name) {
  */
 /** Building the sandbox images: their base filesystem is made from Debian's packages by debootstrap. */
 export const IMAGE_PREREQUISITES = { debootstrap: 'debootstrap' };
+/** Running sandboxes: the images, and each project's disk, an ext4 file system (services/containers/sandbox-disk.ts). */
+export const SANDBOX_PREREQUISITES = { ...IMAGE_PREREQUISITES, '/sbin/mkfs.ext4': 'e2fsprogs' };
 /** What only the tests need on top. */
 export const TEST_PREREQUISITES = {
   // The event bus and rate limits of two API instances.

@@ -2,6 +2,8 @@
 export { createDockerClient, pingDocker, type Docker } from './docker.js';
 export { SandboxManager, type Stack, type SandboxStatus, type SandboxStats } from './sandboxes.js';
 export { ContainersService, sandboxEvents, type AuthorizeProject } from './service.js';
+export type { ExecRequest, ExecResult } from './exec.js';
+export { diskPaths, SandboxDisks } from './sandbox-disk.js';
 export { containersRoutes } from './routes.js';
 export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';

@@ -9,6 +9,8 @@ import type { Db } from '../../lib/db.js';
 import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { AppError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../lib/object-store.js';
+import { Throttle } from '../../lib/throttle.js';
+import type { SandboxDisks } from './sandbox-disk.js';
 import {
   AGENT_PORT,
   AGENT_TOKEN_ENV,
@@ -55,6 +57,8 @@ export interface SandboxManagerDeps {
   onError: (err: unknown) => void;
   /** A server secret the exec agents' per-sandbox tokens are derived from (HMAC of the project id). */
   agentSecret: string;
+  /** Each project's disk, behind its workspace and home volumes (its size is the project's quota). */
+  disks: SandboxDisks;
 }
 
 /** Where a sandbox's exec agent answers; null when the container predates the agent (no token in its env). */
@@ -67,7 +71,7 @@ function dockerStatus(err: unknown): number | undefined {
 export class SandboxManager {
   /** One operation at a time per project: two requests must not both create the container. */
   private readonly queue = new KeyedQueue();
-  private readonly touchedAt = new Map<string, number>();
+  private readonly touches = new Throttle(TOUCH_INTERVAL_MS);
   /** The exec agent's endpoint per project, read once per container; dropped whenever it is (re)created or removed. */
   private readonly agents = new Map<string, AgentEndpoint>();
 
@@ -120,9 +124,7 @@ export class SandboxManager {
 
   /** Records use for the idle policy, at most once a second per sandbox and off the request's path. */
   private touch(projectId: string): void {
-    const now = Date.now();
-    if (now - (this.touchedAt.get(projectId) ?? 0) < TOUCH_INTERVAL_MS) return;
-    this.touchedAt.set(projectId, now);
+    if (!this.touches.take(projectId)) return;
     store.touch(this.deps.db, projectId).catch(this.deps.onError);
   }
 
@@ -134,8 +136,7 @@ export class SandboxManager {
   workspaceDir(projectId: string, stack: Stack): Promise<string> {
     return this.queue.run(projectId, async () => {
       await this.ensureCreated(projectId, stack);
-      const volume = await this.deps.docker.getVolume(sandboxNames(projectId).workspaceVolume).inspect();
-      return volume.Mountpoint;
+      return this.deps.disks.paths(projectId).workspace;
     });
   }
 
@@ -145,6 +146,8 @@ export class SandboxManager {
   ): Promise<{ container: Docker.Container; info: Docker.ContainerInspectInfo }> {
     const { docker } = this.deps;
     const names = sandboxNames(projectId);
+    // Before any container use: after a reboot the disk must be mounted again, or the volumes would be empty.
+    await this.deps.disks.ensure(projectId);
     const existing = docker.getContainer(names.container);
     try {
       return { container: existing, info: await existing.inspect() };
@@ -328,6 +331,7 @@ export class SandboxManager {
       let snapshotKey: string | null = null;
       try {
         await container.inspect();
+        await this.deps.disks.ensure(projectId);
         const archive = await container.getArchive({ path: '/workspace' });
         snapshotKey = `snapshots/${projectId}/${new Date().toISOString().replace(/[:.]/g, '-')}.tar`;
         await this.deps.objects.put(snapshotKey, archive);
@@ -344,6 +348,7 @@ export class SandboxManager {
             if (dockerStatus(err) !== 404) throw err;
           });
       }
+      await this.deps.disks.remove(projectId);
       await docker
         .getNetwork(names.network)
         .remove()
@@ -354,6 +359,12 @@ export class SandboxManager {
       this.deps.onChange(projectId, 'absent');
       return snapshotKey;
     });
+  }
+
+  /** What is recorded of the projects' sandboxes: state and last use (absent: no sandbox). */
+  async activity(projectIds: string[]): Promise<Map<string, { state: store.SandboxState; lastUsedAt: Date }>> {
+    const rows = await store.sandboxActivity(this.deps.db, projectIds);
+    return new Map(rows.map((row) => [row.project_id, { state: row.state, lastUsedAt: row.last_used_at }]));
   }
 
   /** The idle policy: pause what has been idle a while, stop what has been paused long enough. */

@@ -1,13 +1,16 @@
 /** Sandboxes as the API offers them: access checked, the project's stack chosen, changes announced. */
+import { promises as fs } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Permission, Principal } from '../../lib/access.js';
 import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { makeEvent, type EventBus } from '../../lib/event-bus.js';
-import type { Writable } from 'node:stream';
+import { relPath, Workspace } from '../../lib/workspace-paths.js';
 import { agentExec, AgentUnavailable } from './agent-client.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
+import { WORKSPACE } from './sandbox-spec.js';
 
 /** The projects service's access check, as this service needs it. */
 export type AuthorizeProject = (
@@ -67,15 +70,20 @@ export class ContainersService {
 
   async exec(principal: Principal, projectId: string, request: ExecRequest): Promise<ExecResult> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
+    return this.run(projectId, project.stack, request);
+  }
+
+  /** Runs a command for a service that checked the caller's access itself (the files service's search). */
+  async run(projectId: string, stack: Stack, request: ExecRequest): Promise<ExecResult> {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
     // Validated here whichever way the command runs.
     const argv = argvOf(request.command);
-    const cwd = workspaceCwd(request.cwd);
+    const cwd = await this.resolveCwd(projectId, stack, request.cwd);
     const env = validateEnv(request.env);
     const outputLimit = this.deps.config.execOutputLimitBytes;
-    const endpoint = await this.deps.manager.agentEndpoint(projectId, project.stack);
+    const endpoint = await this.deps.manager.agentEndpoint(projectId, stack);
     if (endpoint) {
       try {
         return await agentExec(endpoint, { argv, cwd, env, timeoutMs: request.timeoutMs, stdin: request.stdin ?? '', outputLimit });
@@ -85,8 +93,8 @@ export class ContainersService {
         this.deps.manager.forgetAgent(projectId);
       }
     }
-    const container = await this.deps.manager.ensureRunning(projectId, project.stack);
-    return runExec(this.deps.docker, container, request, { outputLimitBytes: outputLimit });
+    const container = await this.deps.manager.ensureRunning(projectId, stack);
+    return runExec(this.deps.docker, container, { ...request, cwd }, { outputLimitBytes: outputLimit });
   }
 
   /** Starts a command whose output streams to the writables; the handle writes stdin and kills. */
@@ -100,8 +108,24 @@ export class ContainersService {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
+    const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
-    return startExec(this.deps.docker, container, request, output);
+    return startExec(this.deps.docker, container, { ...request, cwd }, output);
+  }
+
+  /**
+   * The working directory as the sandbox will reach it, resolved like every file path: symlinks followed only
+   * while they stay inside the workspace, so a link to / cannot move a command out of it.
+   */
+  private async resolveCwd(projectId: string, stack: Stack, cwd: string | undefined): Promise<string> {
+    const lexical = workspaceCwd(cwd);
+    if (lexical === WORKSPACE) return lexical;
+    const workspace = new Workspace(await fs.realpath(await this.deps.manager.workspaceDir(projectId, stack)));
+    const resolved = await workspace.resolve(lexical.slice(WORKSPACE.length + 1), { followFinal: true });
+    if (!resolved.stat?.isDirectory()) {
+      throw new AppError('INVALID_PATH', 'The working directory is not a directory', { cwd });
+    }
+    return resolved.parts.length === 0 ? WORKSPACE : `${WORKSPACE}/${relPath(resolved.parts)}`;
   }
 
   /** Run before a project is deleted: snapshot the workspace, then remove everything of the sandbox. */

@@ -53,6 +53,18 @@ export async function idleSandboxes(
   return rows;
 }
 
+/** State and last use of some projects' sandboxes; a project without a sandbox has no row. */
+export async function sandboxActivity(
+  db: Queryable,
+  projectIds: string[],
+): Promise<Array<{ project_id: string; state: SandboxState; last_used_at: Date }>> {
+  const { rows } = await db.query<{ project_id: string; state: SandboxState; last_used_at: Date }>(
+    'SELECT project_id, state, last_used_at FROM sandboxes WHERE project_id = ANY($1::uuid[])',
+    [projectIds],
+  );
+  return rows;
+}
+
 export async function deleteSandbox(db: Queryable, projectId: string): Promise<void> {
   await db.query('DELETE FROM sandboxes WHERE project_id = $1', [projectId]);
 }

@@ -1,6 +1,7 @@
 /**
- * Tar archives of workspace directories: packed as a stream for download; for upload, read whole, checked
- * whole (no entry may lead outside, by its name or as a link), and only then extracted.
+ * Tar archives of workspace directories: packed as a stream for download; for upload, read whole and checked
+ * whole (no entry may lead outside, by its name or through a link, and every entry counts against the limits)
+ * into the tree it makes, which archive-extract.ts then puts in place.
  */
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,19 +10,20 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AppError } from '../../lib/errors.js';
 import { walk } from './tree.js';
-import { CONTAINER_WORKSPACE, MAX_NAME_BYTES, MAX_PATH_BYTES, type DirHandle } from './workspace-paths.js';
+import { CONTAINER_WORKSPACE, MAX_NAME_BYTES, MAX_PATH_BYTES, type DirHandle } from '../../lib/workspace-paths.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-export interface ArchiveEntry {
-  /** Relative to the directory the archive is extracted in, normalised, no trailing slash. */
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
+/** An archive as the tree it would make below the directory it is extracted in. */
+export interface ArchiveNode {
+  type: 'directory' | 'file' | 'symlink';
   mode: number;
   /** Files: the content. */
   data?: Buffer;
   /** Symlinks: the target, as the sandbox will read it. */
   linkname?: string;
+  /** Directories: what is below, by name. */
+  children?: Map<string, ArchiveNode>;
 }
 
 export interface ArchiveLimits {
@@ -56,10 +58,41 @@ function checkLinkTarget(name: string, linkname: string, destParts: string[]): v
   }
 }
 
-/** Reads and checks a whole archive; throws on the first refused entry, before anything is written. */
-export async function readArchive(body: Buffer, destParts: string[], limits: ArchiveLimits): Promise<ArchiveEntry[]> {
-  const entries: ArchiveEntry[] = [];
-  const files = new Map<string, ArchiveEntry>();
+function directory(): ArchiveNode {
+  return { type: 'directory', mode: 0o755, children: new Map() };
+}
+
+/**
+ * Puts an entry in the tree. Nothing may go through a file or link of the archive (a symlink entry followed by
+ * an entry below it would otherwise place that one wherever the link points), and a name is a directory or
+ * not, never both; a later file or link replaces an earlier one, as tar does.
+ */
+function place(root: ArchiveNode, name: string, node: ArchiveNode, raw: string): void {
+  const parts = name.split('/');
+  let dir = root;
+  for (const part of parts.slice(0, -1)) {
+    let child = dir.children!.get(part);
+    if (!child) dir.children!.set(part, (child = directory()));
+    if (child.type !== 'directory') throw refuse(raw, `"${part}" is a file or link of this archive, not a directory`);
+    dir = child;
+  }
+  const last = parts.at(-1)!;
+  const existing = dir.children!.get(last);
+  if (existing?.type === 'directory' || (existing && node.type === 'directory')) {
+    if (existing.type === node.type) return;
+    throw refuse(raw, 'the archive has both a directory and a file or link of that name');
+  }
+  dir.children!.set(last, node);
+}
+
+/**
+ * Reads and checks a whole archive into the tree it would make; throws on the first refused entry, before
+ * anything is written. Every entry counts against the limits, hard links (copies) included.
+ */
+export async function readArchive(body: Buffer, destParts: string[], limits: ArchiveLimits): Promise<ArchiveNode> {
+  const root = directory();
+  const files = new Map<string, ArchiveNode>();
+  let count = 0;
   let total = 0;
   const extract = tar.extract();
   const reading = (async () => {
@@ -67,44 +100,43 @@ export async function readArchive(body: Buffer, destParts: string[], limits: Arc
       const header = entry.header;
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (entries.length >= limits.maxEntries) {
+      if (++count > limits.maxEntries) {
         throw new AppError('PAYLOAD_TOO_LARGE', `An archive may hold at most ${limits.maxEntries} entries`);
       }
       const name = entryName(header.name);
       const mode = (header.mode ?? 0o644) & 0o777;
+      let node: ArchiveNode;
       switch (header.type) {
         case 'file':
-        case 'contiguous-file': {
-          if (name === '') throw refuse(header.name, 'a file cannot replace the directory itself');
-          const data = Buffer.concat(chunks);
-          total += data.length;
-          if (total > limits.maxExtractedBytes) {
-            throw new AppError('PAYLOAD_TOO_LARGE', `An archive may hold at most ${limits.maxExtractedBytes} bytes`);
-          }
-          const file: ArchiveEntry = { name, type: 'file', mode, data };
-          entries.push(file);
-          files.set(name, file);
+        case 'contiguous-file':
+          node = { type: 'file', mode, data: Buffer.concat(chunks) };
           break;
-        }
         case 'directory':
-          if (name !== '') entries.push({ name, type: 'directory', mode: 0o755 });
+          if (name === '') continue;
+          node = directory();
           break;
         case 'symlink':
-          if (name === '') throw refuse(header.name, 'a link cannot replace the directory itself');
           checkLinkTarget(header.name, header.linkname ?? '', destParts);
-          entries.push({ name, type: 'symlink', mode: 0o777, linkname: header.linkname! });
+          node = { type: 'symlink', mode: 0o777, linkname: header.linkname! };
           break;
         case 'link': {
           // A hard link becomes a copy of a file of this same archive; anything else could reach the host.
           const source = files.get(entryName(header.linkname ?? ''));
           if (!source) throw refuse(header.name, 'a hard link may only point at a file earlier in the archive');
-          total += source.data!.length;
-          entries.push({ name, type: 'file', mode: source.mode, data: source.data! });
+          node = { type: 'file', mode: source.mode, data: source.data! };
           break;
         }
         default:
           throw refuse(header.name, `entries of type ${header.type ?? 'unknown'} are not accepted`);
       }
+      if (name === '') throw refuse(header.name, 'a file or link cannot replace the directory itself');
+      total += node.data?.length ?? 0;
+      if (total > limits.maxExtractedBytes) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `An archive may extract to at most ${limits.maxExtractedBytes} bytes`);
+      }
+      place(root, name, node, header.name);
+      if (node.type === 'file') files.set(name, node);
+      else files.delete(name);
     }
   })();
   try {
@@ -114,7 +146,7 @@ export async function readArchive(body: Buffer, destParts: string[], limits: Arc
     if (err instanceof AppError) throw err;
     throw new AppError('VALIDATION_FAILED', `The body is not a valid tar archive: ${(err as Error).message}`);
   }
-  return entries;
+  return root;
 }
 
 /** Adds one entry; a file's content is written from `source`, waiting when the reader is slower. */

@@ -180,7 +180,10 @@ export async function filesRoutes(
     {
       schema: {
         tags,
-        summary: 'Plain text search in text files (binaries, large files and ignored directories skipped)',
+        summary:
+          'Plain text search in text files, run in the sandbox (binaries, files over 1 MiB, ignored directories and what ' +
+          'the sandbox user cannot read are skipped). Bounded in files, bytes, matches and time: truncated says it stopped ' +
+          'early; column 0 means the match lies beyond the first 16 KiB of a very long line',
         security: bearerSecurity,
         params: projectParams,
         querystring: {
@@ -303,8 +306,9 @@ export async function filesRoutes(
         schema: {
           tags,
           summary:
-            'Extract a tar into a directory (created if need be). Refused whole if an entry is absolute, has "..", ' +
-            'or is a link leading outside the workspace',
+            'Extract a tar into a directory (created if need be), all or nothing. Refused whole if an entry is absolute, ' +
+            'has "..", goes through a link (of the archive or of the workspace: links are never followed), is a link ' +
+            'leading outside the workspace, or the archive extracts to more than the limits (hard links count as copies)',
           security: bearerSecurity,
           params: projectParams,
           querystring: {

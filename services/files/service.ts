@@ -1,31 +1,36 @@
 /**
  * A project's workspace files as the API offers them: access checked, every path resolved inside the
- * workspace (symlinks included), changes made atomically, owned by the sandbox user, and announced on the
- * event bus, together with the changes made inside the sandbox itself.
+ * workspace (symlinks included), changes made atomically (all or nothing), owned by the sandbox user, and
+ * announced on the event bus, together with the changes made inside the sandbox itself (sandbox-changes.ts).
  */
 import { isUtf8 } from 'node:buffer';
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Permission, Principal } from '../../lib/access.js';
+import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
 import { makeEvent, type Actor, type EventBus } from '../../lib/event-bus.js';
-import type { SandboxManager, Stack } from '../containers/index.js';
+import { withProjectLock } from '../../lib/project-lock.js';
+import { relPath, Workspace } from '../../lib/workspace-paths.js';
+import type { ExecRequest, ExecResult, SandboxManager, Stack } from '../containers/index.js';
 import { packDirectory, readArchive } from './archive.js';
-import { SandboxWatcher, type ChangeKind } from './sandbox-watcher.js';
-import { looksBinary, searchText, type SearchMatch } from './search.js';
-import { KeyedQueue } from '../../lib/keyed-queue.js';
+import { extractArchive } from './archive-extract.js';
+import { SandboxChanges, type FileChange } from './sandbox-changes.js';
+import type { WatcherOptions } from './sandbox-watcher.js';
+import { looksBinary, parseSearchOutput, searchCommand, type SearchOptions, type SearchResult } from './search.js';
 import { buildTree, entryType, type TreeNode } from './tree.js';
 import {
   lstatIn,
   prepareTarget,
   readFileIn,
+  removeDirs,
   removeIn,
   SANDBOX_GID,
   SANDBOX_UID,
   versionOf,
   writeFileIn,
+  type Target,
 } from './workspace-ops.js';
-import { relPath, Workspace } from './workspace-paths.js';
 
 /** The projects service's access check, as this service needs it. */
 export type AuthorizeProject = (
@@ -44,6 +49,10 @@ export interface FilesLimits {
   maxSearchResults: number;
   /** Larger files are skipped by search. */
   maxSearchFileBytes: number;
+  /** A search reads at most this many files, and this many bytes in all, before it stops (truncated). */
+  maxSearchFiles: number;
+  maxSearchBytes: number;
+  searchTimeoutMs: number;
 }
 
 export const DEFAULT_FILES_LIMITS: FilesLimits = {
@@ -53,19 +62,31 @@ export const DEFAULT_FILES_LIMITS: FilesLimits = {
   maxTreeEntries: 20_000,
   maxSearchResults: 1000,
   maxSearchFileBytes: 1024 * 1024,
+  maxSearchFiles: 20_000,
+  maxSearchBytes: 256 * 1024 * 1024,
+  searchTimeoutMs: 10_000,
 };
 
 export interface FilesServiceDeps {
-  sandboxes: Pick<SandboxManager, 'workspaceDir' | 'ensureRunning'>;
+  sandboxes: Pick<SandboxManager, 'workspaceDir' | 'ensureRunning' | 'activity'>;
+  /** Runs a command in the project's sandbox (the containers service's `run`): search runs there. */
+  exec: (projectId: string, stack: Stack, request: ExecRequest) => Promise<ExecResult>;
   authorize: AuthorizeProject;
   bus: EventBus;
+  db: Db;
   limits?: Partial<FilesLimits>;
   /** How long sandbox changes are gathered before they are announced. */
   watchDebounceMs?: number;
+  /** A project neither this service nor its sandbox used for this long is forgotten, its watcher released. */
+  watchIdleMs?: number;
+  /** How often watchers are looked at (released, forgotten, taken over from a process that let go). */
+  watchCheckMs?: number;
+  /** How directories are watched (a test may wrap `fs.watch`). */
+  watch?: WatcherOptions['watch'];
   onError: (err: unknown) => void;
 }
 
-export type FileChangeKind = ChangeKind | 'renamed';
+export type FileChangeKind = FileChange['kind'];
 
 export interface FileContent {
   path: string;
@@ -89,45 +110,34 @@ export interface WriteConditions {
   ifNoneMatch?: boolean;
 }
 
-/** API changes show up in the watcher too; for this long, it checks what it sees against them. */
-const SUPPRESS_MS = 1500;
-
 function actorOf(principal: Principal): Actor {
   return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
 }
 
-/** What the API left at a path it changed, so that the watcher can tell that change from the sandbox's. */
-interface OwnChange {
-  until: number;
-  /** The identity of what is there (see stampOf); undefined while it is being taken. */
-  stamp?: string;
-  /** The path went away with everything below it (delete, move): absent descendants are ours too. */
-  tree: boolean;
-}
-
-interface ProjectFiles {
+interface OpenProject {
   ws: Workspace;
-  watcher: SandboxWatcher | null;
-  /** Workspace-relative paths the API changed lately. */
-  suppressed: Map<string, OwnChange>;
-}
-
-const ABSENT = 'absent';
-
-function stampOf(stat: Stats | null): string {
-  if (!stat) return ABSENT;
-  // A directory's own times change with its entries: its inode alone says it is the one the API made.
-  return stat.isDirectory() ? `dir:${stat.ino}` : `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  stack: Stack;
 }
 
 export class FilesService {
   private readonly limits: FilesLimits;
-  private readonly projects = new Map<string, Promise<ProjectFiles>>();
-  /** One change at a time per path: the version check and the write must not interleave with another's. */
-  private readonly locks = new KeyedQueue();
+  private readonly changes: SandboxChanges;
+  /** First opens of a project in progress: concurrent requests share one. */
+  private readonly opening = new Map<string, Promise<Workspace>>();
 
   constructor(private readonly deps: FilesServiceDeps) {
     this.limits = { ...DEFAULT_FILES_LIMITS, ...deps.limits };
+    this.changes = new SandboxChanges({
+      db: deps.db,
+      bus: deps.bus,
+      sandboxes: deps.sandboxes,
+      debounceMs: deps.watchDebounceMs ?? 100,
+      idleMs: deps.watchIdleMs ?? 15 * 60_000,
+      checkMs: deps.watchCheckMs ?? 2000,
+      maxDirectories: 4096,
+      onError: deps.onError,
+      ...(deps.watch ? { watch: deps.watch } : {}),
+    });
   }
 
   get fileLimit(): number {
@@ -138,95 +148,62 @@ export class FilesService {
     return this.limits.maxArchiveBytes;
   }
 
-  /** The project's workspace, the sandbox created (and started once, so the volume is populated) if need be. */
-  private async open(principal: Principal, projectId: string, permission: Permission): Promise<ProjectFiles> {
+  /** The project's workspace, the sandbox created (and started, so the workspace is in place) if need be. */
+  private async open(principal: Principal, projectId: string, permission: Permission): Promise<OpenProject> {
     const project = await this.deps.authorize(principal, projectId, permission);
-    let entry = this.projects.get(projectId);
-    if (entry) {
-      const files = await entry.catch(() => null);
-      if (files && (await fs.stat(files.ws.root).then(() => true, () => false))) return files;
-      this.stopWatching(projectId);
+    const known = await this.changes.workspace(projectId);
+    if (known) return { ws: known, stack: project.stack };
+    let opening = this.opening.get(projectId);
+    if (!opening) {
+      opening = (async () => {
+        await this.deps.sandboxes.ensureRunning(projectId, project.stack);
+        const ws = new Workspace(await fs.realpath(await this.deps.sandboxes.workspaceDir(projectId, project.stack)));
+        await this.changes.track(projectId, ws);
+        return ws;
+      })().finally(() => this.opening.delete(projectId));
+      this.opening.set(projectId, opening);
     }
-    entry = (async () => {
-      await this.deps.sandboxes.ensureRunning(projectId, project.stack);
-      const root = await fs.realpath(await this.deps.sandboxes.workspaceDir(projectId, project.stack));
-      const files: ProjectFiles = { ws: new Workspace(root), watcher: null, suppressed: new Map() };
-      files.watcher = new SandboxWatcher(files.ws, {
-        debounceMs: this.deps.watchDebounceMs ?? 100,
-        maxDirectories: 4096,
-        onChange: (path, kind, stat) => this.sandboxChanged(projectId, files, path, kind, stat),
-        onError: this.deps.onError,
-      });
-      await files.watcher.start();
-      return files;
-    })();
-    this.projects.set(projectId, entry);
-    entry.catch(() => this.projects.delete(projectId));
-    return entry;
+    return { ws: await opening, stack: project.stack };
   }
 
-  /** Stops noticing sandbox changes of a project and forgets its workspace (when its sandbox goes). */
-  stopWatching(projectId: string): void {
-    const entry = this.projects.get(projectId);
-    this.projects.delete(projectId);
-    void entry?.then((files) => files.watcher?.close(), () => {});
+  /** Stops noticing sandbox changes of a project here and forgets its workspace (when its sandbox goes). */
+  stopWatching(projectId: string): Promise<void> {
+    return this.changes.forget(projectId);
   }
 
-  /** Stops every watcher (on shutdown). */
-  close(): void {
-    for (const projectId of [...this.projects.keys()]) this.stopWatching(projectId);
+  /** The projects whose sandbox changes this process watches (at most one process per project). */
+  watchedProjects(): string[] {
+    return this.changes.watching();
   }
 
-  private sandboxChanged(projectId: string, files: ProjectFiles, path: string, kind: ChangeKind, stat: Stats | null): void {
-    if (this.isOwnChange(files, path, stat)) return;
-    // The watcher batches events (debounce): the API's own create and a change by the sandbox right after it can
-    // arrive as one "created". The API already announced the creation; what the sandbox did is a modification.
-    const own = files.suppressed.get(path);
-    if (kind === 'created' && stat && own && own.until > Date.now() && own.stamp !== ABSENT) kind = 'modified';
-    void this.deps.bus.publish(makeEvent(projectId, 'file.changed', { path, kind }, { kind: 'sandbox' }));
+  /** Stops every watcher and lets other processes take them over (on shutdown). */
+  close(): Promise<void> {
+    return this.changes.close();
   }
 
-  /** True when what the watcher saw is what the API itself just left there (or removed, with what was below). */
-  private isOwnChange(files: ProjectFiles, path: string, stat: Stats | null): boolean {
-    const now = Date.now();
-    const current = stampOf(stat);
-    for (let p = path; ; p = p.slice(0, p.lastIndexOf('/'))) {
-      const expected = files.suppressed.get(p);
-      if (expected && expected.until > now) {
-        if (p === path && (expected.stamp === undefined || expected.stamp === current)) return true;
-        if (p !== path && expected.tree && current === ABSENT) return true;
-      }
-      if (!p.includes('/')) return false;
-    }
+  /** Publishes an API change (the watcher, wherever it runs, then knows it is not the sandbox's). */
+  private announce(projectId: string, principal: Principal, data: FileChange): Promise<void> {
+    return this.changes.announce(projectId, makeEvent(projectId, 'file.changed', data, actorOf(principal)));
   }
 
-  /** Publishes an API change, and tells the watcher what the API left at the paths so it does not repeat it. */
-  private async announce(
+  /** After a change that needed new directories: announces them (it worked) or removes them (it failed). */
+  private async settle<T>(
     projectId: string,
-    files: ProjectFiles,
     principal: Principal,
-    data: { path: string; kind: FileChangeKind; from?: string },
-  ): Promise<void> {
-    void this.deps.bus.publish(makeEvent(projectId, 'file.changed', data, actorOf(principal)));
-    const until = Date.now() + SUPPRESS_MS;
-    const expect = async (path: string, tree: boolean) => {
-      const entry: OwnChange = { until, tree };
-      files.suppressed.set(path, entry);
-      const stat = await fs.lstat(files.ws.hostPath(path === '' ? [] : path.split('/'))).catch(() => null);
-      entry.stamp = stampOf(stat);
-    };
-    await Promise.all([
-      expect(data.path, data.kind === 'deleted'),
-      data.from === undefined ? undefined : expect(data.from, true),
-    ]);
-    if (files.suppressed.size > 10_000) {
-      for (const [path, entry] of files.suppressed) if (entry.until < Date.now()) files.suppressed.delete(path);
+    ws: Workspace,
+    target: Target,
+    path: string,
+    change: () => Promise<T>,
+  ): Promise<T> {
+    let result: T;
+    try {
+      result = await change();
+    } catch (err) {
+      await removeDirs(ws, target.created).catch(this.deps.onError);
+      throw ws.mapError(err, path);
     }
-  }
-
-  /** Announces the directories a change had to create on the way. */
-  private parentsCreated(projectId: string, files: ProjectFiles, principal: Principal) {
-    return (parts: string[]) => void this.announce(projectId, files, principal, { path: relPath(parts), kind: 'created' });
+    for (const parts of target.created) await this.announce(projectId, principal, { path: relPath(parts), kind: 'created' });
+    return result;
   }
 
   async tree(
@@ -279,8 +256,7 @@ export class FilesService {
     content: Buffer,
     conditions: WriteConditions = {},
   ): Promise<WriteResult> {
-    const files = await this.open(principal, projectId, 'write');
-    const { ws } = files;
+    const { ws } = await this.open(principal, projectId, 'write');
     if (content.length > this.limits.maxFileBytes) {
       throw new AppError('PAYLOAD_TOO_LARGE', `A file may be at most ${this.limits.maxFileBytes} bytes`, {
         limit: this.limits.maxFileBytes,
@@ -288,16 +264,13 @@ export class FilesService {
     }
     // Parents are created only after the checks below: resolve without creating first.
     const resolved = await ws.resolve(path, { followFinal: true, allowMissing: true });
-    const key = `${projectId}:${relPath([...resolved.parts, ...resolved.missing])}`;
-    return this.locks.run(key, async () => {
-      const target = await prepareTarget(ws, path, {
-        followFinal: true,
-        createParents: true,
-        onCreated: this.parentsCreated(projectId, files, principal),
-      });
+    // The version check and the write are one step for the whole deployment, whichever instance serves them.
+    const scope = `file:${relPath([...resolved.parts, ...resolved.missing])}`;
+    return withProjectLock(this.deps.db, projectId, scope, async () => {
+      const target = await prepareTarget(ws, path, { followFinal: true, createParents: true });
       const rel = relPath([...target.parent, target.name]);
-      return ws
-        .inDir(target.parent, async (dir) => {
+      const written = await this.settle(projectId, principal, ws, target, path, () =>
+        ws.inDir(target.parent, async (dir) => {
           const stat = await lstatIn(dir, target.name);
           if (stat && !stat.isFile()) {
             throw new AppError('CONFLICT', stat.isDirectory() ? 'The path is a directory' : 'The path is not a regular file', {
@@ -320,48 +293,43 @@ export class FilesService {
             });
           }
           await writeFileIn(dir, target.name, content, stat ? stat.mode : 0o644);
-          await this.announce(projectId, files, principal, { path: rel, kind: stat ? 'modified' : 'created' });
-          return { path: rel, version: versionOf(content), size: content.length, created: stat === null };
-        })
-        .catch((err: unknown) => {
-          throw ws.mapError(err, path);
-        });
+          return stat === null;
+        }),
+      );
+      await this.announce(projectId, principal, { path: rel, kind: written ? 'created' : 'modified' });
+      return { path: rel, version: versionOf(content), size: content.length, created: written };
     });
   }
 
   async mkdir(principal: Principal, projectId: string, path: string): Promise<{ path: string; created: boolean }> {
-    const files = await this.open(principal, projectId, 'write');
-    const resolved = await files.ws.resolve(path, { followFinal: true, allowMissing: true });
+    const { ws } = await this.open(principal, projectId, 'write');
+    const resolved = await ws.resolve(path, { followFinal: true, allowMissing: true });
     if (resolved.missing.length === 0) {
       if (resolved.stat?.isDirectory()) return { path: relPath(resolved.parts), created: false };
       throw new AppError('ALREADY_EXISTS', 'A file of that name exists', { path: relPath(resolved.parts) });
     }
-    const target = await prepareTarget(files.ws, path, {
-      followFinal: true,
-      createParents: true,
-      onCreated: this.parentsCreated(projectId, files, principal),
-    });
+    const target = await prepareTarget(ws, path, { followFinal: true, createParents: true });
     const rel = relPath([...target.parent, target.name]);
-    await files.ws.inDir(target.parent, async (dir) => {
-      await fs.mkdir(dir.at(target.name), 0o755);
-      await fs.lchown(dir.at(target.name), SANDBOX_UID, SANDBOX_GID);
-    }).catch((err: unknown) => {
-      throw files.ws.mapError(err, path);
-    });
-    await this.announce(projectId, files, principal, { path: rel, kind: 'created' });
+    await this.settle(projectId, principal, ws, target, path, () =>
+      ws.inDir(target.parent, async (dir) => {
+        await fs.mkdir(dir.at(target.name), 0o755);
+        await fs.lchown(dir.at(target.name), SANDBOX_UID, SANDBOX_GID);
+      }),
+    );
+    await this.announce(projectId, principal, { path: rel, kind: 'created' });
     return { path: rel, created: true };
   }
 
   async remove(principal: Principal, projectId: string, path: string, recursive: boolean): Promise<void> {
-    const files = await this.open(principal, projectId, 'write');
+    const { ws } = await this.open(principal, projectId, 'write');
     // The link itself goes, never what it points at.
-    const resolved = await files.ws.resolve(path, { followFinal: false });
+    const resolved = await ws.resolve(path, { followFinal: false });
     if (resolved.parts.length === 0) throw new AppError('INVALID_PATH', 'The workspace root cannot be deleted', { path });
     const rel = relPath(resolved.parts);
-    await files.ws.inDir(resolved.parts.slice(0, -1), (dir) => removeIn(dir, resolved.parts.at(-1)!, recursive)).catch((err: unknown) => {
-      throw files.ws.mapError(err, path);
+    await ws.inDir(resolved.parts.slice(0, -1), (dir) => removeIn(dir, resolved.parts.at(-1)!, recursive)).catch((err: unknown) => {
+      throw ws.mapError(err, path);
     });
-    await this.announce(projectId, files, principal, { path: rel, kind: 'deleted' });
+    await this.announce(projectId, principal, { path: rel, kind: 'deleted' });
   }
 
   async move(
@@ -369,8 +337,7 @@ export class FilesService {
     projectId: string,
     request: { from: string; to: string; overwrite: boolean },
   ): Promise<{ from: string; to: string }> {
-    const files = await this.open(principal, projectId, 'write');
-    const { ws } = files;
+    const { ws } = await this.open(principal, projectId, 'write');
     const source = await ws.resolve(request.from, { followFinal: false });
     if (source.parts.length === 0) throw new AppError('INVALID_PATH', 'The workspace root cannot be moved', { path: request.from });
     const from = relPath(source.parts);
@@ -380,42 +347,47 @@ export class FilesService {
         path: relPath(existing.parts),
       });
     }
-    const target = await prepareTarget(ws, request.to, {
-      followFinal: false,
-      createParents: true,
-      onCreated: this.parentsCreated(projectId, files, principal),
-    });
+    // Checked before any missing directory is made for the destination: a refused move changes nothing.
+    const destination = relPath([...existing.parts, ...existing.missing]);
+    if (destination === from) return { from, to: destination };
+    if (destination.startsWith(from + '/')) {
+      throw new AppError('INVALID_PATH', 'A directory cannot be moved into itself', { path: request.to });
+    }
+    const target = await prepareTarget(ws, request.to, { followFinal: false, createParents: true });
     const to = relPath([...target.parent, target.name]);
-    if (to === from) return { from, to };
-    if (to.startsWith(from + '/')) throw new AppError('INVALID_PATH', 'A directory cannot be moved into itself', { path: request.to });
-    await ws
-      .inDir(source.parts.slice(0, -1), (fromDir) =>
+    await this.settle(projectId, principal, ws, target, request.to, () =>
+      ws.inDir(source.parts.slice(0, -1), (fromDir) =>
         ws.inDir(target.parent, (toDir) => fs.rename(fromDir.at(source.parts.at(-1)!), toDir.at(target.name))),
-      )
-      .catch((err: unknown) => {
-        throw ws.mapError(err, request.to);
-      });
-    await this.announce(projectId, files, principal, { path: to, kind: 'renamed', from });
+      ),
+    );
+    await this.announce(projectId, principal, { path: to, kind: 'renamed', from });
     return { from, to };
   }
 
+  /** Runs in the sandbox (see search.ts), bounded in files, bytes, matches and time. */
   async search(
     principal: Principal,
     projectId: string,
     options: { query: string; path: string; maxResults: number; caseSensitive: boolean; includeIgnored: boolean },
-  ): Promise<{ matches: SearchMatch[]; truncated: boolean; filesSearched: number }> {
-    const { ws } = await this.open(principal, projectId, 'read');
+  ): Promise<SearchResult> {
+    if (/[\n\r\0]/.test(options.query)) {
+      throw new AppError('VALIDATION_FAILED', 'The search text is one line, without NUL bytes');
+    }
+    const { ws, stack } = await this.open(principal, projectId, 'read');
     const resolved = await ws.resolve(options.path, { followFinal: true });
     if (!resolved.stat?.isDirectory()) throw new AppError('INVALID_PATH', 'Not a directory', { path: options.path });
-    return ws.inDir(resolved.parts, (dir) =>
-      searchText(dir, {
-        query: options.query,
-        caseSensitive: options.caseSensitive,
-        includeIgnored: options.includeIgnored,
-        maxResults: Math.min(options.maxResults, this.limits.maxSearchResults),
-        maxFileBytes: this.limits.maxSearchFileBytes,
-      }),
-    );
+    const search: SearchOptions = {
+      query: options.query,
+      caseSensitive: options.caseSensitive,
+      includeIgnored: options.includeIgnored,
+      maxResults: Math.min(options.maxResults, this.limits.maxSearchResults),
+      maxFileBytes: this.limits.maxSearchFileBytes,
+      maxFiles: this.limits.maxSearchFiles,
+      maxTotalBytes: this.limits.maxSearchBytes,
+      timeoutMs: this.limits.searchTimeoutMs,
+    };
+    const result = await this.deps.exec(projectId, stack, searchCommand(relPath(resolved.parts), search));
+    return parseSearchOutput(result, search);
   }
 
   /** A tar stream of a directory; the directory stays open until the stream ends. */
@@ -433,76 +405,30 @@ export class FilesService {
     return { name: resolved.parts.at(-1) ?? 'workspace', stream };
   }
 
-  /** Extracts a tar into a directory (created if need be); refused whole if any entry could lead outside. */
+  /**
+   * Extracts a tar into a directory (created if need be), all or nothing: refused whole if any entry could lead
+   * outside it, by its name or through a link, or exceeds the limits (see archive.ts, archive-extract.ts).
+   */
   async upload(
     principal: Principal,
     projectId: string,
     path: string,
     body: Buffer,
   ): Promise<{ path: string; files: number; directories: number; symlinks: number; bytes: number }> {
-    const files = await this.open(principal, projectId, 'write');
-    const { ws } = files;
+    const { ws } = await this.open(principal, projectId, 'write');
     if (body.length > this.limits.maxArchiveBytes) {
       throw new AppError('PAYLOAD_TOO_LARGE', `An archive may be at most ${this.limits.maxArchiveBytes} bytes`);
     }
-    const probe = await ws.resolve(path, { followFinal: true, allowMissing: true });
-    const destParts = [...probe.parts, ...probe.missing];
-    if (probe.missing.length === 0 && !probe.stat?.isDirectory()) {
+    const dest = await ws.resolve(path, { followFinal: true, allowMissing: true });
+    if (dest.missing.length === 0 && !dest.stat?.isDirectory()) {
       throw new AppError('INVALID_PATH', 'Not a directory', { path });
     }
-    const entries = await readArchive(body, destParts, {
+    const root = await readArchive(body, [...dest.parts, ...dest.missing], {
       maxEntries: this.limits.maxArchiveEntries,
       maxExtractedBytes: this.limits.maxArchiveBytes,
     });
-    const counts = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
-    for (const entry of entries) {
-      const userPath = relPath([...destParts, entry.name]);
-      if (entry.type === 'directory') {
-        const resolved = await ws.resolve(userPath, { followFinal: true, allowMissing: true });
-        if (resolved.missing.length === 0) {
-          if (!resolved.stat?.isDirectory()) throw new AppError('CONFLICT', 'A file is where the archive has a directory', { path: userPath });
-          continue;
-        }
-        const target = await prepareTarget(ws, userPath, {
-          followFinal: true,
-          createParents: true,
-          onCreated: this.parentsCreated(projectId, files, principal),
-        });
-        await ws.inDir(target.parent, async (dir) => {
-          await fs.mkdir(dir.at(target.name), entry.mode);
-          await fs.lchown(dir.at(target.name), SANDBOX_UID, SANDBOX_GID);
-        });
-        counts.directories += 1;
-        await this.announce(projectId, files, principal, { path: relPath([...target.parent, target.name]), kind: 'created' });
-        continue;
-      }
-      // Files and links replace what is at their path (a link there is replaced, not followed).
-      const target = await prepareTarget(ws, userPath, {
-        followFinal: false,
-        createParents: true,
-        onCreated: this.parentsCreated(projectId, files, principal),
-      });
-      const rel = relPath([...target.parent, target.name]);
-      await ws
-        .inDir(target.parent, async (dir) => {
-          const stat = await lstatIn(dir, target.name);
-          if (stat?.isDirectory()) throw new AppError('CONFLICT', 'A directory is where the archive has a file', { path: rel });
-          if (entry.type === 'file') {
-            await writeFileIn(dir, target.name, entry.data!, entry.mode);
-            counts.files += 1;
-            counts.bytes += entry.data!.length;
-          } else {
-            if (stat) await fs.unlink(dir.at(target.name));
-            await fs.symlink(entry.linkname!, dir.at(target.name));
-            await fs.lchown(dir.at(target.name), SANDBOX_UID, SANDBOX_GID);
-            counts.symlinks += 1;
-          }
-          await this.announce(projectId, files, principal, { path: rel, kind: stat ? 'modified' : 'created' });
-        })
-        .catch((err: unknown) => {
-          throw ws.mapError(err, userPath);
-        });
-    }
-    return { path: relPath(destParts), ...counts };
+    const { changes, counts } = await extractArchive(ws, dest, root, this.deps.onError);
+    for (const change of changes) await this.announce(projectId, principal, change);
+    return { path: relPath([...dest.parts, ...dest.missing]), ...counts };
   }
 }

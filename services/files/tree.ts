@@ -1,7 +1,7 @@
 /** Walking a workspace directory: the file tree, and the files that search and archives go through. */
 import { promises as fs, type Stats } from 'node:fs';
 import { lstatIn, openChildDir } from './workspace-ops.js';
-import { relPath, type DirHandle } from './workspace-paths.js';
+import { relPath, type DirHandle } from '../../lib/workspace-paths.js';
 
 /** Directories too noisy to list, search or watch unless asked. */
 export const IGNORED_NAMES = new Set(['.git', 'node_modules']);

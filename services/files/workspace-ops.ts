@@ -1,11 +1,11 @@
 /**
  * The few file system operations the files service is made of, each done through verified directory
- * handles (see workspace-paths.ts) and leaving what it creates owned by the sandbox user.
+ * handles (see lib/workspace-paths.ts) and leaving what it creates owned by the sandbox user.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs, type Stats } from 'node:fs';
 import { AppError } from '../../lib/errors.js';
-import { DirHandle, type Workspace } from './workspace-paths.js';
+import { DirHandle, type Workspace } from '../../lib/workspace-paths.js';
 
 /** The sandbox user: everything the API creates must be theirs to change. */
 export const SANDBOX_UID = 1000;
@@ -120,12 +120,30 @@ export async function openChildDir(dir: DirHandle, name: string): Promise<DirHan
   return new DirHandle(handle, [...dir.parts, name]);
 }
 
+/**
+ * Removes directories made for a change that then failed, deepest first; stops quietly at one that is no
+ * longer empty (or gone): someone else uses it now.
+ */
+export async function removeDirs(ws: Workspace, dirs: string[][]): Promise<void> {
+  for (const parts of [...dirs].reverse()) {
+    try {
+      await ws.inDir(parts.slice(0, -1), (dir) => fs.rmdir(dir.at(parts.at(-1)!)));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'ENOENT' || code === 'FILE_NOT_FOUND') return;
+      throw err;
+    }
+  }
+}
+
 export interface Target {
   /** The real directory the name goes in. */
   parent: string[];
   name: string;
   /** lstat of what is there now; null when nothing is. */
   stat: Stats | null;
+  /** Directories made on the way, outermost first: to announce once the change is made, or remove if it fails. */
+  created: string[][];
 }
 
 /**
@@ -135,16 +153,22 @@ export interface Target {
 export async function prepareTarget(
   ws: Workspace,
   input: string,
-  options: { followFinal: boolean; createParents: boolean; onCreated?: (parts: string[]) => void },
+  options: { followFinal: boolean; createParents: boolean },
 ): Promise<Target> {
   const resolved = await ws.resolve(input, { allowMissing: true, followFinal: options.followFinal });
   if (resolved.missing.length > 0) {
     if (resolved.missing.length > 1 && !options.createParents) {
       throw new AppError('FILE_NOT_FOUND', 'The parent directory does not exist', { path: input });
     }
-    const parent = await makeDirs(ws, resolved.parts, resolved.missing.slice(0, -1), options.onCreated);
-    return { parent, name: resolved.missing.at(-1)!, stat: null };
+    const created: string[][] = [];
+    try {
+      const parent = await makeDirs(ws, resolved.parts, resolved.missing.slice(0, -1), (parts) => created.push(parts));
+      return { parent, name: resolved.missing.at(-1)!, stat: null, created };
+    } catch (err) {
+      await removeDirs(ws, created);
+      throw ws.mapError(err, input);
+    }
   }
   if (resolved.parts.length === 0) throw new AppError('INVALID_PATH', 'The workspace root cannot be replaced', { path: input });
-  return { parent: resolved.parts.slice(0, -1), name: resolved.parts.at(-1)!, stat: resolved.stat };
+  return { parent: resolved.parts.slice(0, -1), name: resolved.parts.at(-1)!, stat: resolved.stat, created: [] };
 }

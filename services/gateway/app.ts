@@ -28,12 +28,13 @@ import {
   previewRoutes,
   registerExecStreaming,
   pingDocker,
+  SandboxDisks,
   SandboxManager,
   sandboxEvents,
   type Docker,
   type Stack,
 } from '../containers/index.js';
-import { FilesService, filesRoutes } from '../files/index.js';
+import { DEFAULT_FILES_LIMITS, FilesService, filesRoutes } from '../files/index.js';
 import { ProjectIrService, irRoutes } from '../ir/index.js';
 import { GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
@@ -100,6 +101,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     onChange: sandboxEvents(bus),
     onError,
     agentSecret: config.auth.jwtSecret,
+    disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes }),
   });
   const containers = new ContainersService({
     docker: infra.docker,
@@ -111,13 +113,16 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
   const files = new FilesService({
     sandboxes,
+    exec: (projectId, stack, request) => containers.run(projectId, stack, request),
     authorize,
     bus,
+    db,
+    limits: { searchTimeoutMs: Math.min(DEFAULT_FILES_LIMITS.searchTimeoutMs, config.sandbox.execTimeoutMs) },
     onError,
   });
   // A project's sandbox goes with it, its workspace saved as a snapshot first.
   projects.onDelete(async (projectId) => {
-    files.stopWatching(projectId);
+    await files.stopWatching(projectId);
     await containers.destroyForProject(projectId);
   });
   const workers = new WorkerPool(config.workers);
@@ -200,6 +205,8 @@ export async function buildApp(
   // `server` only tells the plugin where upgrades arrive: the API's share of them, sorted above.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024, server: apiUpgrades as unknown as http.Server } });
   app.addHook('onClose', async () => previewProxy.close());
+  // Another instance takes over the file watchers this one held.
+  app.addHook('onClose', async () => services.files.close());
   app.addSchema(errorSchema);
   await app.register(swagger, {
     openapi: {

@@ -11,6 +11,7 @@ import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { createProject, exec, sh } from '../helpers/sandbox.js';
 import { eventually } from '../helpers/poll.js';
 import { s3Env } from '../helpers/s3.js';
+import { TestSocket } from '../helpers/ws.js';
 
 let t: TestApp;
 let api: ApiClient;
@@ -117,6 +118,7 @@ async function deleteKeepsSnapshot(app: TestApp): Promise<void> {
   await expect(docker.getContainer(names.container).inspect()).rejects.toMatchObject({ statusCode: 404 });
   await expect(docker.getNetwork(names.network).inspect()).rejects.toMatchObject({ statusCode: 404 });
   await expect(docker.getVolume(names.workspaceVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  await expect(docker.getVolume(names.homeVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
   const keys = await app.infra.objects.list(`snapshots/${id}/`);
   expect(keys).toEqual([expect.stringMatching(new RegExp(`^snapshots/${id}/[^/]+\\.tar$`))]);
   const files = new Map<string, string>();
@@ -187,6 +189,29 @@ describe('exec', () => {
       });
       expect(response.status, cwd).toBe(403);
       expect(response.body.error.code).toBe('PATH_OUTSIDE_WORKSPACE');
+    }
+  });
+
+  it('resolves the working directory like a file path: a symlink cannot lead a command out of the workspace', async () => {
+    await sh(api, owner, id, 'mkdir -p real/inner && ln -sfn / out && ln -sfn /etc etc-link && ln -sfn real/inner in-link && ln -sfn /workspace/real abs-in && touch plain');
+    for (const cwd of ['out', 'etc-link', 'out/tmp', 'in-link/../../out']) {
+      const response = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'pwd', cwd } });
+      expect(response.status, `${cwd}: ${response.text}`).toBe(403);
+      expect(response.body.error.code).toBe('PATH_OUTSIDE_WORKSPACE');
+    }
+    expect((await exec(api, owner, id, 'pwd', { cwd: 'in-link' })).stdout).toBe('/workspace/real/inner\n');
+    expect((await exec(api, owner, id, 'pwd', { cwd: '/workspace/abs-in' })).stdout).toBe('/workspace/real\n');
+    const missing = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'pwd', cwd: 'nowhere' } });
+    expect(missing.status).toBe(404);
+    const file = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'pwd', cwd: 'plain' } });
+    expect(file.status).toBe(400);
+    // The streaming form resolves it the same way.
+    const socket = await TestSocket.open(`${t.baseUrl.replace('http', 'ws')}/api/v1/ws?token=${owner.accessToken}`);
+    try {
+      socket.send({ type: 'exec.start', id: 'cwd-out', projectId: id, command: 'pwd', cwd: 'out' });
+      expect(await socket.next((m) => m.replyTo === 'cwd-out')).toMatchObject({ type: 'error', code: 'PATH_OUTSIDE_WORKSPACE' });
+    } finally {
+      socket.close();
     }
   });
 

@@ -182,6 +182,14 @@ describe('files through the API and the sandbox', () => {
     expect((await api.delete(filesUrl(`?${q('m/nothing')}`), { token: owner.accessToken })).status).toBe(404);
   });
 
+  it('refuses to move a directory into itself without creating anything', async () => {
+    expect((await api.post(filesUrl('/mkdir'), { token: owner.accessToken, body: { path: 'self/a' } })).status).toBe(201);
+    const refused = await api.post(filesUrl('/move'), { token: owner.accessToken, body: { from: 'self/a', to: 'self/a/b/c' } });
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.error.code).toBe('INVALID_PATH');
+    expect(await sh(api, owner, projectId, 'ls -A self/a')).toBe('');
+  });
+
   it('round-trips a tar archive: upload, then download', async () => {
     const blob = randomBytes(5000);
     const archive = await makeTar([

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,8 +216,68 @@ describe('hostile archives', () => {
 
   it('stops at a sandbox symlink on the way out', async () => {
     const response = await upload([{ name: 'root/tmp/evil', content: 'pwned' }], '');
-    expect(response.status, response.text).toBe(403);
+    // Extraction follows no link at all: where the archive has a directory, a link is a conflict.
+    expect(response.status, response.text).toBe(409);
+    expect(response.json.error.code).toBe('CONFLICT');
     await expectHostUntouched();
+  });
+
+  it('counts hard links against the size cap: a small archive cannot write a large tree', async () => {
+    const mib = randomBytes(1024 * 1024);
+    const links = Array.from({ length: 120 }, (_, i): TarEntry => ({ name: `copy-${i}`, type: 'link', linkname: 'big.bin' }));
+    const archive = await makeTar([{ name: 'big.bin', content: mib }, ...links]);
+    expect(archive.length).toBeLessThan(2 * 1024 * 1024);
+    const response = await request('PUT', filesUrl(`/archive?${q('bomb')}`), archive, { 'content-type': 'application/x-tar' });
+    expect(response.status, response.text).toBe(413);
+    expect(response.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await sh(api, owner, projectId, 'test -e bomb || echo nothing')).toBe('nothing');
+  });
+
+  it.each<[string, TarEntry[]]>([
+    ['a file through a link of the archive', [{ name: 'ok.txt', content: 'fine' }, { name: 'd', type: 'symlink', linkname: '..' }, { name: 'd/escaped.txt', content: 'out' }]],
+    ['a link through a link of the archive', [{ name: 'ok.txt', content: 'fine' }, { name: 'd', type: 'symlink', linkname: '.' }, { name: 'd/e', type: 'symlink', linkname: '..' }, { name: 'd/e/escaped.txt', content: 'out' }]],
+    ['a directory through a link of the archive', [{ name: 'ok.txt', content: 'fine' }, { name: 'd', type: 'symlink', linkname: '..' }, { name: 'd/escaped.txt/', type: 'directory' }]],
+    ['a hard link to a link of the archive', [{ name: 'ok.txt', content: 'fine' }, { name: 'd', type: 'symlink', linkname: '../src/a.txt' }, { name: 'h', type: 'link', linkname: 'd' }]],
+    ['a file where the archive has a directory', [{ name: 'ok.txt', content: 'fine' }, { name: 'x/y', content: 'y' }, { name: 'x', content: 'x' }]],
+  ])('refuses %s, writing nothing inside or outside the directory', async (_label, entries) => {
+    const response = await upload(entries, 'chain');
+    expect(response.status, response.text).toBe(400);
+    expect(await sh(api, owner, projectId, 'test -e chain || test -e escaped.txt || echo nothing')).toBe('nothing');
+  });
+
+  it('does not follow a link of the workspace out of the requested directory', async () => {
+    await sh(api, owner, projectId, 'mkdir -p target elsewhere && ln -s ../elsewhere target/sub');
+    const response = await upload([{ name: 'first.txt', content: 'first' }, { name: 'sub/f.txt', content: 'out' }], 'target');
+    expect(response.status, response.text).toBe(409);
+    expect(await sh(api, owner, projectId, 'ls -A elsewhere; ls -A target')).toBe('sub');
+  });
+
+  it('changes nothing when an entry late in the archive is refused', async () => {
+    await sh(api, owner, projectId, 'mkdir -p late/x && echo old > late/keep.txt');
+    const response = await upload(
+      [{ name: 'keep.txt', content: 'new' }, { name: 'first.txt', content: 'first' }, { name: 'x', content: 'not a directory' }],
+      'late',
+    );
+    expect(response.status, response.text).toBe(409);
+    expect(await sh(api, owner, projectId, 'cat late/keep.txt; ls -A late')).toBe('old\nkeep.txt\nx');
+    expect(await sh(api, owner, projectId, 'ls -A | grep -c vf-upload || true')).toBe('0');
+  });
+
+  it('replaces what is there, and puts it all back when a move into place fails', async () => {
+    await sh(api, owner, projectId, 'mkdir -p over/sub && echo old > over/a.txt && ln -s a.txt over/link');
+    const replaced = await upload([{ name: 'a.txt', content: 'new' }, { name: 'link', type: 'symlink', linkname: 'sub' }], 'over');
+    expect(replaced.status, replaced.text).toBe(200);
+    expect(await sh(api, owner, projectId, 'cat over/a.txt; echo; readlink over/link')).toBe('new\nsub');
+    // A directory the API cannot write in (immutable, set on the host) makes the last move fail.
+    const sub = path.join(hostDir, 'over', 'sub');
+    execFileSync('chattr', ['+i', sub]);
+    try {
+      const failed = await upload([{ name: 'a.txt', content: 'newer' }, { name: 'c.txt', content: 'c' }, { name: 'sub/b.txt', content: 'b' }], 'over');
+      expect(failed.status, failed.text).toBe(409);
+    } finally {
+      execFileSync('chattr', ['-i', sub]);
+    }
+    expect(await sh(api, owner, projectId, 'cat over/a.txt; echo; ls -A over over/sub; ls -A | grep -c vf-upload || true')).toBe('new\nover:\na.txt\nlink\nsub\n\nover/sub:\n0');
   });
 
   it('accepts links that stay inside', async () => {

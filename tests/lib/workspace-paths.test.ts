@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseUserPath, Workspace } from '../../services/files/workspace-paths.js';
+import { parseUserPath, Workspace } from '../../lib/workspace-paths.js';
 
 const base = mkdtempSync(path.join(os.tmpdir(), 'vf-ws-'));
 const root = path.join(base, '_data');

@@ -7,7 +7,7 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../lib/errors.js';
+import { AppError } from './errors.js';
 
 /** Where the workspace is inside the sandbox: absolute symlink targets are container paths. */
 export const CONTAINER_WORKSPACE = '/workspace';
@@ -202,9 +202,15 @@ export class Workspace {
         return new AppError('CONFLICT', 'The path is a directory', { path: input });
       case 'EINVAL':
         return new AppError('INVALID_PATH', 'A directory cannot be moved into itself', { path: input });
+      case 'EPERM':
+      case 'EACCES':
+        // Not the sandbox's doing (the API is root): an attribute such as immutable, set on the host.
+        return new AppError('CONFLICT', 'The workspace does not allow this change here (a file attribute)', { path: input });
       case 'ENOSPC':
       case 'EDQUOT':
-        return new AppError('PAYLOAD_TOO_LARGE', 'The workspace is full', { path: input });
+        return new AppError('QUOTA_EXCEEDED', "The project's disk is full (SANDBOX_DISK_MB): delete files to make room", {
+          path: input,
+        });
       default:
         return err;
     }
