@@ -11,3 +11,5 @@ export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPA
 export { PreviewService } from './preview.js';
 export { createPreviewProxy, type PreviewProxy } from './preview-proxy.js';
 export { previewRoutes } from './preview-routes.js';
+export { DeploymentIdentity } from './deployment.js';
+export { reapOrphans } from './reaper.js';

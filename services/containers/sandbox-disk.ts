@@ -14,6 +14,7 @@ import type Docker from 'dockerode';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
 import { withProjectLock } from '../../lib/project-lock.js';
+import type { DeploymentIdentity } from './deployment.js';
 import { LABEL_PROJECT, SANDBOX_UID, sandboxNames } from './sandbox-spec.js';
 
 export interface SandboxDisksOptions {
@@ -22,6 +23,7 @@ export interface SandboxDisksOptions {
   /** Where images and mount points live (DATA_DIR/disks). */
   dir: string;
   sizeBytes: number;
+  deployment: DeploymentIdentity;
 }
 
 export interface DiskPaths {
@@ -179,7 +181,7 @@ export class SandboxDisks {
       Name: name,
       Driver: 'local',
       DriverOpts: { type: 'none', o: 'bind', device: dir },
-      Labels: { [LABEL_PROJECT]: projectId },
+      Labels: { ...(await this.options.deployment.labels()), [LABEL_PROJECT]: projectId },
     });
   }
 

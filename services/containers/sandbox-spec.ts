@@ -16,6 +16,8 @@ export const WORKSPACE = '/workspace';
 export const HOME = '/home/sandbox';
 export const LABEL_PROJECT = 'vaporform.project';
 export const LABEL_ROLE = 'vaporform.role';
+/** The deployment a resource belongs to (see deployment.ts). */
+export const LABEL_DEPLOYMENT = 'vaporform.deployment';
 /** The port the in-sandbox exec agent (sandbox-images/agent) listens on, on the sandbox's own network. */
 export const AGENT_PORT = 7681;
 /** The environment variable that hands the agent its token (the agent removes it from its own environment). */
@@ -62,6 +64,8 @@ export function sandboxCreateOptions(options: {
   env?: Record<string, string>;
   /** The bearer token the exec agent accepts (see SandboxManager.agentToken). */
   agentToken: string;
+  /** More labels (the deployment's). */
+  labels?: Record<string, string>;
 }): ContainerCreateOptions {
   const names = sandboxNames(options.projectId);
   return {
@@ -71,7 +75,7 @@ export function sandboxCreateOptions(options: {
     User: `${SANDBOX_UID}:${SANDBOX_UID}`,
     WorkingDir: WORKSPACE,
     Env: Object.entries({ HOME, ...options.env, [AGENT_TOKEN_ENV]: options.agentToken }).map(([key, value]) => `${key}=${value}`),
-    Labels: { [LABEL_PROJECT]: options.projectId, [LABEL_ROLE]: 'sandbox' },
+    Labels: { ...options.labels, [LABEL_PROJECT]: options.projectId, [LABEL_ROLE]: 'sandbox' },
     // No Cmd: the image's own runs, tini as PID 1 (reaps zombies) and the exec agent as the main process.
     HostConfig: {
       CapDrop: ['ALL'],

@@ -10,10 +10,12 @@ import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { AppError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import { Throttle } from '../../lib/throttle.js';
+import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
 import {
   AGENT_PORT,
   AGENT_TOKEN_ENV,
+  LABEL_PROJECT,
   sandboxCreateOptions,
   sandboxNames,
   sandboxSubnet,
@@ -59,6 +61,8 @@ export interface SandboxManagerDeps {
   agentSecret: string;
   /** Each project's disk, behind its workspace and home volumes (its size is the project's quota). */
   disks: SandboxDisks;
+  /** Labels every Docker resource of a sandbox with the deployment's id. */
+  deployment: DeploymentIdentity;
 }
 
 /** Where a sandbox's exec agent answers; null when the container predates the agent (no token in its env). */
@@ -160,7 +164,13 @@ export class SandboxManager {
     let container: Docker.Container;
     try {
       container = await docker.createContainer(
-        sandboxCreateOptions({ projectId, image, limits: this.deps.limits, agentToken: this.agentToken(projectId) }),
+        sandboxCreateOptions({
+          projectId,
+          image,
+          limits: this.deps.limits,
+          agentToken: this.agentToken(projectId),
+          labels: await this.deps.deployment.labels(),
+        }),
       );
     } catch (err) {
       if (dockerStatus(err) === 404) {
@@ -195,7 +205,7 @@ export class SandboxManager {
           Name: names.network,
           Driver: 'bridge',
           CheckDuplicate: true,
-          Labels: { 'vaporform.project': projectId },
+          Labels: { ...(await this.deps.deployment.labels()), [LABEL_PROJECT]: projectId },
           IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gateway }] },
           Options: {
             'com.docker.network.bridge.name': names.bridge,

@@ -96,3 +96,9 @@ export async function findPreviewHost(db: Queryable, label: string): Promise<Pre
 export async function deletePreviewHost(db: Queryable, projectId: string, userId: string): Promise<void> {
   await db.query('DELETE FROM preview_hosts WHERE project_id = $1 AND user_id = $2', [projectId, userId]);
 }
+
+export async function deploymentId(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM deployment');
+  if (!rows[0]) throw new Error('the deployment table is empty: migrations did not run');
+  return rows[0].id;
+}

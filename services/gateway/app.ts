@@ -29,6 +29,8 @@ import {
   registerExecStreaming,
   pingDocker,
   SandboxDisks,
+  DeploymentIdentity,
+  reapOrphans,
   SandboxManager,
   sandboxEvents,
   type Docker,
@@ -63,6 +65,8 @@ export interface Services {
   projects: ProjectsService;
   realtime: RealtimeService;
   sandboxes: SandboxManager;
+  /** Removes the sandboxes of deleted projects (at start-up and periodically); the ids it reaped. */
+  reapSandboxes: () => Promise<string[]>;
   containers: ContainersService;
   preview: PreviewService;
   files: FilesService;
@@ -90,6 +94,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
     onError,
   });
+  const deployment = new DeploymentIdentity(db);
   const sandboxes = new SandboxManager({
     docker: infra.docker,
     db,
@@ -101,7 +106,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     onChange: sandboxEvents(bus),
     onError,
     agentSecret: config.auth.jwtSecret,
-    disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes }),
+    disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes, deployment }),
+    deployment,
   });
   const containers = new ContainersService({
     docker: infra.docker,
@@ -128,7 +134,15 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const workers = new WorkerPool(config.workers);
   const ir = new ProjectIrService({ files, db, workers });
   const generate = new GenerateService({ ir, files, workers });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, workers };
+  const reapSandboxes = () =>
+    reapOrphans({
+      docker: infra.docker,
+      manager: sandboxes,
+      deployment,
+      existingProjects: (ids) => projects.existingProjectIds(ids),
+      onError,
+    });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, workers, reapSandboxes };
 }
 
 export const API_PREFIX = '/api/v1';

@@ -12,6 +12,9 @@ import { TemporalClient } from '../../workflows/client.js';
 import { buildApp, createServices } from './app.js';
 import { migrationSources } from './migrations.js';
 
+/** How often the orphan reaper looks for what deleted projects left behind. */
+const REAP_INTERVAL_MS = 10 * 60_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = createPool(config.databaseUrl, config.dbPoolMax);
@@ -45,6 +48,14 @@ async function main(): Promise<void> {
     Math.min(30_000, Math.max(1000, config.sandbox.pauseAfterMs / 4)),
   );
   sweep.unref();
+  // What deleted projects left behind (a request that raced the deletion): at start-up, then now and then.
+  const reap = () => void services.reapSandboxes().then(
+    (reaped) => reaped.length > 0 && app.log.info({ projects: reaped }, 'orphaned sandboxes removed'),
+    (err: unknown) => reportError(err),
+  );
+  reap();
+  const reaper = setInterval(reap, REAP_INTERVAL_MS);
+  reaper.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -52,6 +63,7 @@ async function main(): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'stopping');
     clearInterval(sweep);
+    clearInterval(reaper);
     await app.close();
     await Promise.allSettled([bus.close(), db.end(), infra.temporal.close()]);
     redis?.disconnect();

@@ -227,6 +227,11 @@ export class ProjectsService {
     await this.publish(principal, projectId, 'project.deleted', {});
   }
 
+  /** Of `projectIds`, those that exist (for clean-up of what deleted projects left behind). */
+  existingProjectIds(projectIds: string[]): Promise<string[]> {
+    return store.existingProjectIds(this.deps.db, projectIds);
+  }
+
   /** Of `projectIds`, those the user is a member of. */
   visibleProjectIds(userId: string, projectIds: string[]): Promise<string[]> {
     return store.visibleProjectIds(this.deps.db, userId, projectIds);

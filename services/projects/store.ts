@@ -109,6 +109,12 @@ export async function visibleProjectIds(db: Queryable, userId: string, projectId
   return rows.map((row) => row.project_id);
 }
 
+/** Of `projectIds`, those that exist. */
+export async function existingProjectIds(db: Queryable, projectIds: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM projects WHERE id = ANY($1::uuid[])', [projectIds]);
+  return rows.map((row) => row.id);
+}
+
 export async function updateProject(
   db: Queryable,
   projectId: string,
