@@ -19,6 +19,7 @@ import { errorSchema } from '../../lib/http.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { WorkerPool } from '../../lib/worker-pool.js';
+import { ApprovalPolicies, policyRoutes } from '../agents/index.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
@@ -68,6 +69,8 @@ export interface Services {
   files: FilesService;
   ir: ProjectIrService;
   generate: GenerateService;
+  /** Each project's approval policy for agent runs. */
+  approvalPolicies: ApprovalPolicies;
   /** Threads for work whose cost a user controls; ended when the app closes. */
   workers: WorkerPool;
 }
@@ -128,7 +131,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const workers = new WorkerPool(config.workers);
   const ir = new ProjectIrService({ files, db, workers });
   const generate = new GenerateService({ ir, files, workers });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, workers };
+  const approvalPolicies = new ApprovalPolicies({ db, authorize });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, approvalPolicies, workers };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -251,6 +255,7 @@ export async function buildApp(
       await api.register(irRoutes, { ir: services.ir, authenticate });
       await api.register(generatorsRoutes, { generate: services.generate, authenticate });
       await api.register(previewRoutes, { preview: services.preview, authenticate });
+      await api.register(policyRoutes, { policies: services.approvalPolicies, authenticate });
     },
     { prefix: API_PREFIX },
   );

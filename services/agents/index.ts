@@ -1,0 +1,16 @@
+/** The agents service's public surface. */
+export { ApprovalPolicies } from './approval-policies.js';
+export { policyRoutes } from './policy-routes.js';
+export {
+  createToolbox,
+  approvalNeed,
+  destructiveCommand,
+  normalizePolicy,
+  DEFAULT_APPROVAL_POLICY,
+  TOOL_NAMES,
+  type ApprovalPolicy,
+  type Toolbox,
+  type ToolDeps,
+  type ToolName,
+} from './tools/index.js';
+export type { ApprovalNeed, ToolCall, ToolContext, ToolDisplay, ToolJournal, ToolResult } from './tools/types.js';
