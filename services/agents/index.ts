@@ -1,6 +1,7 @@
 /** The agents service's public surface. */
 export { ApprovalPolicies } from './approval-policies.js';
 export { policyRoutes } from './policy-routes.js';
+export { Checkpoints, type CheckpointRef, type StepDiff, type StepFileChange } from './checkpoints.js';
 export {
   createToolbox,
   approvalNeed,

@@ -19,7 +19,7 @@ import { errorSchema } from '../../lib/http.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { WorkerPool } from '../../lib/worker-pool.js';
-import { ApprovalPolicies, policyRoutes } from '../agents/index.js';
+import { ApprovalPolicies, Checkpoints, policyRoutes } from '../agents/index.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
@@ -71,6 +71,8 @@ export interface Services {
   generate: GenerateService;
   /** Each project's approval policy for agent runs. */
   approvalPolicies: ApprovalPolicies;
+  /** Agent runs' checkpoints of the workspace (a git repository apart from the user's), and their revert. */
+  checkpoints: Checkpoints;
   /** Threads for work whose cost a user controls; ended when the app closes. */
   workers: WorkerPool;
 }
@@ -132,7 +134,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const ir = new ProjectIrService({ files, db, workers });
   const generate = new GenerateService({ ir, files, workers });
   const approvalPolicies = new ApprovalPolicies({ db, authorize });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, approvalPolicies, workers };
+  const checkpoints = new Checkpoints({ authorize, run: (projectId, stack, request) => containers.run(projectId, stack, request), db });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, approvalPolicies, checkpoints, workers };
 }
 
 export const API_PREFIX = '/api/v1';
