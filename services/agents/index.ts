@@ -1,6 +1,9 @@
 /** The agents service's public surface. */
 export { ApprovalPolicies } from './approval-policies.js';
 export { policyRoutes } from './policy-routes.js';
+export { loadPrompt, promptVersions, type Prompt } from './prompts.js';
+export { detectStuck, nudgeFor, stepsFromTranscript, type Stuck, type StuckKind, type StuckStep } from './stuck.js';
+export { contextWindow, estimateTokens, fitTranscript, messageBudget, type Fitted, type FitOptions } from './context.js';
 export { Checkpoints, type CheckpointRef, type StepDiff, type StepFileChange } from './checkpoints.js';
 export {
   createToolbox,

@@ -74,12 +74,6 @@ export function commandTools(deps: ResolvedDeps): ToolSpec[] {
   const runCommand: ToolSpec = {
     definition: {
       name: 'run_command',
-      description:
-        'Run a shell command (sh -lc) in the project sandbox, in /workspace, as the sandbox user. ' +
-        `Waits up to timeout_seconds (default ${DEFAULT_COMMAND_TIMEOUT_SECONDS}, at most ${maxTimeoutSeconds}) and gives the exit code and output. ` +
-        'A command still running then keeps running as a background process: you get its id, its output so far and the ports it listens on. ' +
-        'Start servers and watchers with background: true (you get control back after about a second); never wait on them in the foreground. ' +
-        'Use process_output and stop_process with the id.',
       inputSchema: {
         type: 'object',
         properties: {
@@ -135,7 +129,6 @@ export function commandTools(deps: ResolvedDeps): ToolSpec[] {
   const processOutput: ToolSpec = {
     definition: {
       name: 'process_output',
-      description: 'The status, ports and output (the latest part when it is long) of a process run_command started.',
       inputSchema: {
         type: 'object',
         properties: { process_id: { type: 'string', description: 'The id run_command gave.' } },
@@ -157,7 +150,6 @@ export function commandTools(deps: ResolvedDeps): ToolSpec[] {
   const stopProcess: ToolSpec = {
     definition: {
       name: 'stop_process',
-      description: 'Stop a process run_command started (and its children). Its output stays readable with process_output.',
       inputSchema: {
         type: 'object',
         properties: { process_id: { type: 'string', description: 'The id run_command gave.' } },

@@ -85,9 +85,6 @@ export function fileTools(deps: ResolvedDeps): ToolSpec[] {
   const listFiles: ToolSpec = {
     definition: {
       name: 'list_files',
-      description:
-        'List the files and directories of the workspace (or of a directory in it), three levels deep, with sizes. ' +
-        'node_modules and .git are left out. Paths are relative to /workspace.',
       inputSchema: {
         type: 'object',
         properties: { path: { type: 'string', description: 'A directory relative to /workspace; the workspace root when omitted.' } },
@@ -117,9 +114,6 @@ export function fileTools(deps: ResolvedDeps): ToolSpec[] {
   const readFile: ToolSpec = {
     definition: {
       name: 'read_file',
-      description:
-        `Read a text file of the workspace. Up to ${MODEL_OUTPUT_BYTES / 1024} KiB is shown (the start and the end of a larger file); ` +
-        'use search_files or run_command (sed -n, head, tail) to see parts of a large file.',
       inputSchema: {
         type: 'object',
         properties: { path: { type: 'string', description: 'The file, relative to /workspace.' } },
@@ -153,10 +147,6 @@ export function fileTools(deps: ResolvedDeps): ToolSpec[] {
   const writeFile: ToolSpec = {
     definition: {
       name: 'write_file',
-      description:
-        'Create a file, or replace all of its content, with the complete text given (parent directories are created). ' +
-        'Write the whole file: never placeholders such as "// ... rest of the code unchanged", which would be written literally. ' +
-        'To change part of an existing file, prefer edit_file.',
       inputSchema: {
         type: 'object',
         properties: {
@@ -206,10 +196,6 @@ export function fileTools(deps: ResolvedDeps): ToolSpec[] {
   const editFile: ToolSpec = {
     definition: {
       name: 'edit_file',
-      description:
-        'Replace one exact piece of text in a file. old_text must occur exactly once in the file (include enough surrounding ' +
-        'lines to make it unique; whitespace and indentation count). new_text replaces it; it must be the complete replacement, ' +
-        'never a placeholder such as "// ... existing code ...". Either the edit applies whole or nothing changes.',
       inputSchema: {
         type: 'object',
         properties: {
@@ -295,9 +281,6 @@ export function fileTools(deps: ResolvedDeps): ToolSpec[] {
   const searchFiles: ToolSpec = {
     definition: {
       name: 'search_files',
-      description:
-        'Search the text files of the workspace (or of a directory in it) for a literal string, case-insensitively. ' +
-        `Gives up to ${SEARCH_RESULTS} matches as path:line: text. node_modules and .git are skipped.`,
       inputSchema: {
         type: 'object',
         properties: {

@@ -13,10 +13,6 @@ export function generatorTools(deps: ResolvedDeps): ToolSpec[] {
   const runGenerator: ToolSpec = {
     definition: {
       name: 'run_generator',
-      description:
-        "Generate code from the project's IR into the workspace (the IR must be valid). Without a generator, the stack's " +
-        'built-in one: typescript-http for node, go-http for go. Untouched generated files are updated; a file you edited is ' +
-        'kept and the new version written beside it as <file>.generated (a conflict to merge by hand); other files are never touched.',
       inputSchema: {
         type: 'object',
         properties: { generator: { type: 'string', description: 'A generator name, e.g. "typescript-http" or "go-http".' } },

@@ -5,14 +5,15 @@
  * on. It throws only for failures of ours or of a component, so the activity fails and is retried; a retried
  * call never applies its effect twice (journal.ts).
  */
+import { loadPrompt, renderDescription } from '../prompts.js';
 import type { LlmTool } from '../providers/index.js';
 import { approvalNeed, type ApprovalPolicy } from './approval.js';
-import { commandTools } from './command-tools.js';
+import { commandTools, DEFAULT_COMMAND_TIMEOUT_SECONDS } from './command-tools.js';
 import { fileTools } from './file-tools.js';
 import { generatorTools } from './generator-tools.js';
 import { irTools } from './ir-tools.js';
 import { execProcessRunner, hasManagedProcesses, managedProcessRunner } from './process-runner.js';
-import { failed } from './results.js';
+import { failed, MODEL_OUTPUT_BYTES } from './results.js';
 import type { ResolvedDeps, ToolDeps, ToolSpec } from './tool-spec.js';
 import type { ApprovalNeed, ToolCall, ToolContext, ToolResult } from './types.js';
 
@@ -63,7 +64,18 @@ export function createToolbox(deps: ToolDeps): Toolbox {
   for (const spec of [...irTools(resolved), ...fileTools(resolved), ...commandTools(resolved), ...generatorTools(resolved)]) {
     specs.set(spec.definition.name, spec);
   }
-  const definitions = TOOL_NAMES.map((name) => specs.get(name)!.definition);
+  const descriptions = deps.descriptions ?? loadPrompt('agent').tools;
+  const maxTimeoutSeconds = Math.max(1, Math.floor(resolved.maxCommandTimeoutMs / 1000));
+  const values = {
+    maxTimeoutSeconds,
+    defaultTimeoutSeconds: Math.min(DEFAULT_COMMAND_TIMEOUT_SECONDS, maxTimeoutSeconds),
+    outputKiB: MODEL_OUTPUT_BYTES / 1024,
+  };
+  const definitions: LlmTool[] = TOOL_NAMES.map((name) => {
+    const description = descriptions[name];
+    if (description === undefined) throw new Error(`The tool descriptions have no section for ${name}`);
+    return { ...specs.get(name)!.definition, description: renderDescription(description, values) };
+  });
   return {
     definitions: () => definitions.map((definition) => ({ ...definition })),
     approval: (call, policy) => approvalNeed(call, policy),

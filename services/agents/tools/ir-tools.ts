@@ -73,9 +73,6 @@ export function irTools(deps: ResolvedDeps): ToolSpec[] {
   const readIr: ToolSpec = {
     definition: {
       name: 'read_ir',
-      description:
-        "Read the project's domain model (the IR): every ir/**/*.yaml file with its full text, a summary, and the " +
-        'diagnostics of the current model (errors and warnings with file, line and suggested fixes). Read it before changing it.',
       inputSchema: { type: 'object', properties: {}, additionalProperties: false },
     },
     async run(call, ctx) {
@@ -109,10 +106,6 @@ export function irTools(deps: ResolvedDeps): ToolSpec[] {
   const updateIr: ToolSpec = {
     definition: {
       name: 'update_ir',
-      description:
-        "Change the project's domain model: {changes: {\"ir/<file>.yaml\": \"<the file's whole new text>\" | null}} (null deletes the file). " +
-        'The change is checked first and written only if the whole model stays valid, all files or none; otherwise you get the ' +
-        'diagnostics and nothing is written. Give every changed file in full. Run run_generator afterwards to update the code.',
       inputSchema: {
         type: 'object',
         properties: {

@@ -18,14 +18,17 @@ export interface ToolDeps {
   processes?: ProcessRunner;
   /** The longest a foreground command is waited for (EXEC_MAX_TIMEOUT_SECONDS). Default 600 s. */
   maxCommandTimeoutMs?: number;
+  /** The tools' descriptions (a prompt's `tools`); by default those of the latest `agent` prompt. */
+  descriptions?: Readonly<Record<string, string>>;
 }
 
-export interface ResolvedDeps extends Omit<ToolDeps, 'processes' | 'maxCommandTimeoutMs'> {
+export interface ResolvedDeps extends Omit<ToolDeps, 'processes' | 'maxCommandTimeoutMs' | 'descriptions'> {
   processes: ProcessRunner;
   maxCommandTimeoutMs: number;
 }
 
 export interface ToolSpec {
-  definition: LlmTool;
+  /** The description comes from the prompt's tool descriptions (prompts/agent/v<N>.tools.md). */
+  definition: Omit<LlmTool, 'description'>;
   run(call: ToolCall, ctx: ToolContext): Promise<ToolResult>;
 }
