@@ -63,6 +63,8 @@ export interface Config {
     model: string | undefined;
     anthropic: { apiKey: string | undefined; baseUrl: string | undefined };
     openai: { apiKey: string | undefined; baseUrl: string | undefined };
+    /** Context windows in tokens by model name (LLM_CONTEXT_WINDOWS), for models the price list does not know. */
+    contextWindows: Record<string, number>;
   };
 }
 
@@ -168,7 +170,22 @@ function llmSettings(env: Env): Config['llm'] {
     model: env.LLM_MODEL || undefined,
     anthropic: { apiKey: env.ANTHROPIC_API_KEY || undefined, baseUrl: url('ANTHROPIC_BASE_URL') },
     openai: { apiKey: env.OPENAI_API_KEY || undefined, baseUrl: url('OPENAI_BASE_URL') },
+    contextWindows: contextWindows(env.LLM_CONTEXT_WINDOWS),
   };
+}
+
+/** `model=tokens,model=tokens`, e.g. `llama-3.3-70b=131072,qwen3-coder=262144`. */
+function contextWindows(raw: string | undefined): Record<string, number> {
+  const windows: Record<string, number> = {};
+  for (const entry of (raw ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([^=\s]+)=(\d+)$/.exec(entry);
+    const tokens = match ? Number(match[2]) : NaN;
+    if (!match || !Number.isSafeInteger(tokens) || tokens < 4096) {
+      throw new ConfigError(`LLM_CONTEXT_WINDOWS must look like model=tokens,model=tokens (at least 4096 tokens each), got "${entry}"`);
+    }
+    windows[match[1]!] = tokens;
+  }
+  return windows;
 }
 
 export function sandboxImageSettings(env: Env = process.env): SandboxImageSettings {

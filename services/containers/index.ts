@@ -7,7 +7,7 @@ export { diskPaths, SandboxDisks } from './sandbox-disk.js';
 export { containersRoutes } from './routes.js';
 export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
-export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';
+export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE, HOME } from './sandbox-spec.js';
 export { PreviewService } from './preview.js';
 export { createPreviewProxy, type PreviewProxy } from './preview-proxy.js';
 export { previewRoutes } from './preview-routes.js';

@@ -19,6 +19,7 @@ import { errorSchema } from '../../lib/http.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { WorkerPool } from '../../lib/worker-pool.js';
+import { ApprovalPolicies, Checkpoints, policyRoutes } from '../agents/index.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
@@ -72,6 +73,10 @@ export interface Services {
   files: FilesService;
   ir: ProjectIrService;
   generate: GenerateService;
+  /** Each project's approval policy for agent runs. */
+  approvalPolicies: ApprovalPolicies;
+  /** Agent runs' checkpoints of the workspace (a git repository apart from the user's), and their revert. */
+  checkpoints: Checkpoints;
   /** Threads for work whose cost a user controls; ended when the app closes. */
   workers: WorkerPool;
 }
@@ -142,7 +147,9 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
       existingProjects: (ids) => projects.existingProjectIds(ids),
       onError,
     });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, workers, reapSandboxes };
+  const approvalPolicies = new ApprovalPolicies({ db, authorize });
+  const checkpoints = new Checkpoints({ authorize, run: (projectId, stack, request) => containers.run(projectId, stack, request), db });
+  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, approvalPolicies, checkpoints, workers, reapSandboxes };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -265,6 +272,7 @@ export async function buildApp(
       await api.register(irRoutes, { ir: services.ir, authenticate });
       await api.register(generatorsRoutes, { generate: services.generate, authenticate });
       await api.register(previewRoutes, { preview: services.preview, authenticate });
+      await api.register(policyRoutes, { policies: services.approvalPolicies, authenticate });
     },
     { prefix: API_PREFIX },
   );

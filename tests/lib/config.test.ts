@@ -31,6 +31,7 @@ describe('configuration', () => {
       model: undefined,
       anthropic: { apiKey: undefined, baseUrl: undefined },
       openai: { apiKey: undefined, baseUrl: undefined },
+      contextWindows: {},
     });
     const llm = loadConfig({
       ...base,
@@ -39,17 +40,21 @@ describe('configuration', () => {
       OPENAI_API_KEY: 'sk-local',
       OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
       ANTHROPIC_API_KEY: 'sk-ant',
+      LLM_CONTEXT_WINDOWS: 'qwen3-coder=262144, llama-3.3-70b=131072',
     }).llm;
     expect(llm).toEqual({
       provider: 'openai',
       model: 'qwen3-coder',
       anthropic: { apiKey: 'sk-ant', baseUrl: undefined },
       openai: { apiKey: 'sk-local', baseUrl: 'http://127.0.0.1:11434/v1' },
+      contextWindows: { 'qwen3-coder': 262144, 'llama-3.3-70b': 131072 },
     });
   });
 
   it('refuses an unknown LLM_PROVIDER and a base URL that is not http(s)', () => {
     expect(() => loadConfig({ ...base, LLM_PROVIDER: 'gemini' })).toThrow(/LLM_PROVIDER must be anthropic or openai/);
     expect(() => loadConfig({ ...base, ANTHROPIC_BASE_URL: 'api.anthropic.com' })).toThrow(/ANTHROPIC_BASE_URL must be an http\(s\) URL/);
+    expect(() => loadConfig({ ...base, LLM_CONTEXT_WINDOWS: 'qwen3-coder:262144' })).toThrow(/LLM_CONTEXT_WINDOWS must look like model=tokens/);
+    expect(() => loadConfig({ ...base, LLM_CONTEXT_WINDOWS: 'tiny=100' })).toThrow(/at least 4096/);
   });
 });

@@ -1,0 +1,20 @@
+/** The agents service's public surface. */
+export { ApprovalPolicies } from './approval-policies.js';
+export { policyRoutes } from './policy-routes.js';
+export { loadPrompt, promptVersions, type Prompt } from './prompts.js';
+export { detectStuck, nudgeFor, stepsFromTranscript, type Stuck, type StuckKind, type StuckStep } from './stuck.js';
+export { contextWindow, estimateTokens, fitTranscript, messageBudget, type Fitted, type FitOptions } from './context.js';
+export { Checkpoints, type CheckpointRef, type StepDiff, type StepFileChange } from './checkpoints.js';
+export {
+  createToolbox,
+  approvalNeed,
+  destructiveCommand,
+  normalizePolicy,
+  DEFAULT_APPROVAL_POLICY,
+  TOOL_NAMES,
+  type ApprovalPolicy,
+  type Toolbox,
+  type ToolDeps,
+  type ToolName,
+} from './tools/index.js';
+export type { ApprovalNeed, ToolCall, ToolContext, ToolDisplay, ToolJournal, ToolResult } from './tools/types.js';
