@@ -16,6 +16,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.query(`CREATE DATABASE ${name} TEMPLATE vf_template`);
   const url = withDatabase(templateUrl, name);
   const db = createPool(url, 10);
+  // A clone is a deployment of its own: the template's id would make one test's orphan reaper see the others'
+  // sandboxes (projects its database does not know) as orphans.
+  await db.query('UPDATE deployment SET id = gen_random_uuid()');
   return {
     url,
     db,
