@@ -1,9 +1,12 @@
 /**
  * The API's side of the in-sandbox exec agent (sandbox-images/agent/main.go): one HTTP request per command,
  * over the sandbox's own bridge network, on kept-alive connections (a new TCP connection per command would
- * cost more than the command itself). Callers fall back to docker exec when this gives up (AgentUnavailable).
+ * cost more than the command itself). Callers fall back to docker exec only when the command provably did not
+ * start (AgentUnavailable); any other failure is an error, so no command ever runs twice. The agent's answers
+ * come from inside the sandbox: read with a size cap and checked field by field.
  */
 import http from 'node:http';
+import { AppError } from '../../lib/errors.js';
 import type { ExecResult } from './exec.js';
 
 export interface AgentExecRequest {
@@ -15,7 +18,7 @@ export interface AgentExecRequest {
   outputLimit: number;
 }
 
-/** The agent did not answer (or refused the token): the command did not run, another way may be tried. */
+/** The agent could not be reached (or refused the token): the command did not run, another way may be tried. */
 export class AgentUnavailable extends Error {}
 
 /** Right after a container starts, its agent needs a moment before it listens: retry refusals this long. */
@@ -27,9 +30,48 @@ const ANSWER_GRACE_MS = 10_000;
 
 const keepAlive = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 64, maxFreeSockets: 8, scheduling: 'lifo' });
 
-type Attempt = { ok: true; result: ExecResult } | { ok: false; retry: boolean; error: Error };
+/**
+ * Whether a failed attempt may have started the command. Only a connection that was never made, a kept-alive
+ * connection closed under us before the request was read, or a refused token prove that it did not.
+ */
+type Attempt =
+  | { ok: true; result: ExecResult }
+  | { ok: false; started: false; retry: boolean; error: Error }
+  | { ok: false; started: true; error: AppError };
 
-function attempt(url: string, token: string, body: string, answerTimeoutMs: number): Promise<Attempt> {
+/** The largest answer read: both outputs at their limit, every byte escaped as \u00XX, and room for the rest. */
+export function answerCap(outputLimit: number): number {
+  return 2 * 6 * outputLimit + 64 * 1024;
+}
+
+/** The answer's fields, each of the type the API relies on; anything else is a broken or hostile agent. */
+export function parseAnswer(text: string): ExecResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw brokenAgent('an answer that is not JSON');
+  }
+  const answer = value as Partial<Record<keyof ExecResult, unknown>> | null;
+  if (
+    typeof answer !== 'object' || answer === null ||
+    !Number.isInteger(answer.exitCode) ||
+    typeof answer.stdout !== 'string' || typeof answer.stderr !== 'string' ||
+    typeof answer.stdoutTruncated !== 'boolean' || typeof answer.stderrTruncated !== 'boolean' ||
+    typeof answer.timedOut !== 'boolean' ||
+    typeof answer.durationMs !== 'number' || !Number.isFinite(answer.durationMs)
+  ) {
+    throw brokenAgent('an answer of the wrong shape');
+  }
+  const { exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs } = answer as ExecResult;
+  return { exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs };
+}
+
+function brokenAgent(what: string): AppError {
+  return new AppError('UPSTREAM_UNAVAILABLE', `The sandbox's exec agent gave ${what}; the command may have run`);
+}
+
+function attempt(url: string, token: string, body: string, answerTimeoutMs: number, maxAnswerBytes: number): Promise<Attempt> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (outcome: Attempt) => {
@@ -46,49 +88,72 @@ function attempt(url: string, token: string, body: string, answerTimeoutMs: numb
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => done({ ok: false, retry: false, error }));
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > maxAnswerBytes) {
+            clearTimeout(answerTimer);
+            done({ ok: false, started: true, error: brokenAgent(`an answer larger than ${maxAnswerBytes} bytes`) });
+            req.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', () => done({ ok: false, started: true, error: brokenAgent('an answer cut short') }));
         res.on('end', () => {
           clearTimeout(answerTimer);
-          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 401) {
+            done({ ok: false, started: false, retry: false, error: new Error('the exec agent refused the token') });
+            return;
+          }
           if (res.statusCode !== 200) {
-            done({ ok: false, retry: false, error: new Error(`the exec agent answered ${res.statusCode}: ${text.slice(0, 200)}`) });
+            done({ ok: false, started: true, error: brokenAgent(`the status ${res.statusCode}`) });
             return;
           }
           try {
-            done({ ok: true, result: JSON.parse(text) as ExecResult });
+            done({ ok: true, result: parseAnswer(Buffer.concat(chunks).toString('utf8')) });
           } catch (error) {
-            done({ ok: false, retry: false, error: error as Error });
+            done({ ok: false, started: true, error: error as AppError });
           }
         });
       },
     );
     // A connection that cannot even be opened is retried (or given up on) quickly; a running command may take long.
-    const answerTimer = setTimeout(() => req.destroy(new Error('the exec agent did not answer in time')), answerTimeoutMs);
+    const answerTimer = setTimeout(() => {
+      done({ ok: false, started: true, error: new AppError('TIMEOUT', "The sandbox's exec agent did not answer in time") });
+      req.destroy();
+    }, answerTimeoutMs);
     req.on('socket', (socket) => {
       if (!socket.connecting) return;
-      const connectTimer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
+      const connectTimer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNTIMEOUT' })), CONNECT_TIMEOUT_MS);
       socket.once('connect', () => clearTimeout(connectTimer));
       socket.once('close', () => clearTimeout(connectTimer));
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(answerTimer);
-      // Nothing was run when the connection was refused, or when a kept-alive connection turned out closed.
-      const retry = error.code === 'ECONNREFUSED' || (req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE'));
-      done({ ok: false, retry, error });
+      // Nothing was run when the connection was refused or never made, or when a kept-alive connection turned out
+      // closed; any other failure may come after the agent started the command.
+      const refused = error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH' || error.code === 'ECONNTIMEOUT';
+      const staleSocket = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      if (refused || staleSocket) done({ ok: false, started: false, retry: true, error });
+      else done({ ok: false, started: true, error: brokenAgent(`a failed connection (${error.code ?? error.message})`) });
     });
     req.end(body);
   });
 }
 
-/** Runs one command through the agent; throws AgentUnavailable when it could not be reached. */
+/**
+ * Runs one command through the agent; throws AgentUnavailable when it provably did not start (the caller may try
+ * another way), an AppError when it may have.
+ */
 export async function agentExec(endpoint: { url: string; token: string }, request: AgentExecRequest): Promise<ExecResult> {
   const body = JSON.stringify(request);
   const answerTimeoutMs = request.timeoutMs + ANSWER_GRACE_MS;
   const giveUpAt = Date.now() + START_WAIT_MS;
   for (;;) {
-    const outcome = await attempt(endpoint.url, endpoint.token, body, answerTimeoutMs);
+    const outcome = await attempt(endpoint.url, endpoint.token, body, answerTimeoutMs, answerCap(request.outputLimit));
     if (outcome.ok) return outcome.result;
+    if (outcome.started) throw outcome.error;
     if (!outcome.retry || Date.now() >= giveUpAt) {
       throw new AgentUnavailable(`exec agent at ${endpoint.url}: ${outcome.error.message}`);
     }

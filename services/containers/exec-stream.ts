@@ -15,8 +15,9 @@ import type { ExecHandle } from './exec.js';
 import type { ContainersService } from './service.js';
 
 const MAX_RUNS_PER_CONNECTION = 10;
-// The longest a run may last unless the client asks for less (EXEC_MAX_TIMEOUT_SECONDS by default).
-const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const MAX_COMMAND_LENGTH = 65536;
+const MAX_ARGS = 1000;
+const MAX_CWD_LENGTH = 4096;
 
 function outputTo(connection: Connection, id: string, stream: 'stdout' | 'stderr'): Writable {
   // Decoded per stream, so a character split across two chunks arrives whole.
@@ -41,7 +42,11 @@ function stringField(message: ClientMessage, name: string): string {
   return value;
 }
 
-export function registerExecStreaming(realtime: RealtimeService, containers: ContainersService): void {
+export function registerExecStreaming(
+  realtime: RealtimeService,
+  containers: ContainersService,
+  onError: (err: unknown) => void,
+): void {
   const runsOf = new WeakMap<Connection, Map<string, ExecHandle>>();
 
   const runs = (connection: Connection): Map<string, ExecHandle> => {
@@ -73,18 +78,27 @@ export function registerExecStreaming(realtime: RealtimeService, containers: Con
     }
     const command = message.command;
     const valid =
-      (typeof command === 'string' && command !== '') ||
-      (Array.isArray(command) && command.length > 0 && command.every((arg) => typeof arg === 'string'));
+      (typeof command === 'string' && command !== '' && command.length <= MAX_COMMAND_LENGTH) ||
+      (Array.isArray(command) && command.length > 0 && command.length <= MAX_ARGS &&
+        command.every((arg) => typeof arg === 'string' && arg.length <= MAX_COMMAND_LENGTH));
     if (!valid) throw new AppError('VALIDATION_FAILED', 'exec.start needs a command: a string or an array of strings');
-    const timeoutMs = typeof message.timeoutMs === 'number' ? message.timeoutMs : DEFAULT_TIMEOUT_MS;
+    const { cwd, timeoutMs } = message;
+    if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length > MAX_CWD_LENGTH)) {
+      throw new AppError('VALIDATION_FAILED', `cwd is a path of at most ${MAX_CWD_LENGTH} characters`);
+    }
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 100)) {
+      throw new AppError('VALIDATION_FAILED', 'timeoutMs is a whole number of milliseconds, at least 100');
+    }
     const handle = await containers.startExec(
       connection.principal,
       projectId,
       {
         command: command as string | string[],
-        cwd: typeof message.cwd === 'string' ? message.cwd : undefined,
-        env: typeof message.env === 'object' && message.env !== null ? (message.env as Record<string, string>) : undefined,
-        timeoutMs,
+        cwd: cwd as string | undefined,
+        // Checked by the service (an object of short strings), whatever was sent.
+        env: message.env as Record<string, string> | undefined,
+        // A run that names no timeout may last as long as the deployment allows (EXEC_MAX_TIMEOUT_SECONDS).
+        timeoutMs: (timeoutMs as number | undefined) ?? containers.maxExecTimeoutMs,
       },
       { onStdout: outputTo(connection, id, 'stdout'), onStderr: outputTo(connection, id, 'stderr'), execId: randomUUID() },
     );
@@ -92,7 +106,11 @@ export function registerExecStreaming(realtime: RealtimeService, containers: Con
     connection.send({ type: 'exec.started', id });
     void handle.done.then(
       (exit) => connection.send({ type: 'exec.exit', id, ...exit }),
-      (err: unknown) => connection.send({ type: 'error', code: 'INTERNAL', message: String(err), replyTo: id }),
+      (err: unknown) => {
+        if (!(err instanceof AppError)) onError(err);
+        const error = err instanceof AppError ? err : new AppError('INTERNAL', 'The run failed on our side');
+        connection.send({ type: 'error', code: error.code, message: error.message, replyTo: id });
+      },
     ).finally(() => active.delete(id));
   });
 

@@ -61,9 +61,20 @@ export function workspaceCwd(cwd: string | undefined): string {
   return resolved;
 }
 
-export function validateEnv(env: Record<string, string> | undefined): string[] {
-  return Object.entries(env ?? {}).map(([name, value]) => {
+/** At most this many variables, each value at most this long (as the HTTP API's schema says). */
+const MAX_ENV_VARIABLES = 200;
+const MAX_ENV_VALUE_LENGTH = 65536;
+
+/** `NAME=value` lines from a caller's variables; anything but an object of short strings is refused with a code. */
+export function validateEnv(env: unknown): string[] {
+  if (env === undefined || env === null) return [];
+  if (typeof env !== 'object' || Array.isArray(env)) throw new AppError('VALIDATION_FAILED', 'env is an object of strings');
+  const entries = Object.entries(env as Record<string, unknown>);
+  if (entries.length > MAX_ENV_VARIABLES) throw new AppError('VALIDATION_FAILED', `env may hold at most ${MAX_ENV_VARIABLES} variables`);
+  return entries.map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new AppError('VALIDATION_FAILED', `"${name}" is not a valid variable name`);
+    if (typeof value !== 'string') throw new AppError('VALIDATION_FAILED', `The value of ${name} is not a string`);
+    if (value.length > MAX_ENV_VALUE_LENGTH) throw new AppError('VALIDATION_FAILED', `The value of ${name} is longer than ${MAX_ENV_VALUE_LENGTH}`);
     if (value.includes('\0')) throw new AppError('VALIDATION_FAILED', `The value of ${name} contains a NUL byte`);
     return `${name}=${value}`;
   });

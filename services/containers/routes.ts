@@ -32,6 +32,9 @@ const statusSchema = {
   },
 } as const;
 
+/** How long a command may run when the request names no timeout (or the deployment's longest, if shorter). */
+const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+
 const execBodySchema = {
   type: 'object',
   required: ['command'],
@@ -46,7 +49,11 @@ const execBodySchema = {
     },
     cwd: { type: 'string', maxLength: 4096, description: 'Inside /workspace; relative paths start there' },
     env: { type: 'object', maxProperties: 200, additionalProperties: { type: 'string', maxLength: 65536 } },
-    timeoutMs: { type: 'integer', minimum: 100, default: 30000 },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 100,
+      description: 'At most EXEC_MAX_TIMEOUT_SECONDS; 30 s (or that maximum, if lower) when absent',
+    },
     stdin: { type: 'string', maxLength: 1048576 },
   },
 } as const;
@@ -173,6 +180,10 @@ export async function containersRoutes(
         response: { 200: execResultSchema, ...errorResponses },
       },
     },
-    (request) => containers.exec(principalOf(request), request.params.projectId, request.body),
+    (request) =>
+      containers.exec(principalOf(request), request.params.projectId, {
+        ...request.body,
+        timeoutMs: request.body.timeoutMs ?? Math.min(DEFAULT_EXEC_TIMEOUT_MS, containers.maxExecTimeoutMs),
+      }),
   );
 }

@@ -29,6 +29,11 @@ export interface ContainersServiceDeps {
 export class ContainersService {
   constructor(private readonly deps: ContainersServiceDeps) {}
 
+  /** The longest a command may run (EXEC_MAX_TIMEOUT_SECONDS); also the timeout of a streaming run that names none. */
+  get maxExecTimeoutMs(): number {
+    return this.deps.config.execTimeoutMs;
+  }
+
   async status(principal: Principal, projectId: string): Promise<SandboxStatus> {
     await this.deps.authorize(principal, projectId, 'read');
     return this.deps.manager.status(projectId);
@@ -108,6 +113,7 @@ export class ContainersService {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
+    validateEnv(request.env);
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
     return startExec(this.deps.docker, container, { ...request, cwd }, output);

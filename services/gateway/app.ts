@@ -120,7 +120,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     authorize,
     config: config.sandbox,
   });
-  registerExecStreaming(realtime, containers);
+  registerExecStreaming(realtime, containers, onError);
   const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
   const files = new FilesService({
     sandboxes,

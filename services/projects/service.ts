@@ -123,6 +123,8 @@ export class ProjectsService {
    * one they see but may not act on in this way is "forbidden".
    */
   async authorize(principal: Principal, projectId: string, needed: Permission): Promise<Project> {
+    // Ids reach here from URLs and socket messages: anything but a UUID names no project.
+    if (!UUID.test(projectId)) throw new AppError('PROJECT_NOT_FOUND', 'No such project');
     const row = await store.findProjectForMember(this.deps.db, projectId, principal.userId);
     const permissions = row ? effectivePermissions(principal, projectId, row.role) : [];
     if (!row || permissions.length === 0) throw new AppError('PROJECT_NOT_FOUND', 'No such project');

@@ -11,7 +11,8 @@ let projectId: string;
 let socket: TestSocket;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // A short longest run, so a run that names no timeout is seen to get the deployment's.
+  t = await startTestApp({ env: { EXEC_MAX_TIMEOUT_SECONDS: '3' } });
   api = new ApiClient(t.baseUrl);
   owner = await signUp(api, 'stream');
   projectId = await createProject(api, owner);
@@ -77,5 +78,30 @@ describe('streaming exec over the WebSocket', () => {
     } finally {
       theirs.close();
     }
+  });
+
+  it('refuses bad input with a code, never INTERNAL', async () => {
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ projectId: 'not-a-uuid', command: 'id' }, 'PROJECT_NOT_FOUND'],
+      [{ projectId, command: 'id', env: { COUNT: 3 } }, 'VALIDATION_FAILED'],
+      [{ projectId, command: 'id', env: 'A=1' }, 'VALIDATION_FAILED'],
+      [{ projectId, command: 'id', env: { 'A B': 'x' } }, 'VALIDATION_FAILED'],
+      [{ projectId, command: 'id', cwd: 42 }, 'VALIDATION_FAILED'],
+      [{ projectId, command: 'id', timeoutMs: 'soon' }, 'VALIDATION_FAILED'],
+      [{ projectId, command: 'id', timeoutMs: 60_000 }, 'VALIDATION_FAILED'],
+      [{ projectId, command: ['id', 7] }, 'VALIDATION_FAILED'],
+    ];
+    for (const [fields, code] of bad) {
+      const id = `bad-${bad.findIndex(([f]) => f === fields)}`;
+      socket.send({ type: 'exec.start', id, ...fields });
+      expect(await socket.next((m) => m.type === 'error' && m.replyTo === id), JSON.stringify(fields)).toMatchObject({ code });
+    }
+  });
+
+  it("gives a run that names no timeout the deployment's longest (EXEC_MAX_TIMEOUT_SECONDS)", async () => {
+    socket.send({ type: 'exec.start', id: 'long', projectId, command: 'sleep 30' });
+    await socket.next((m) => m.type === 'exec.started' && m.id === 'long');
+    const exit = await socket.next((m) => m.type === 'exec.exit' && m.id === 'long', 15_000);
+    expect(exit).toMatchObject({ timedOut: true });
   });
 });
