@@ -29,9 +29,9 @@ export interface AgentSuite {
   /** Starts a run with the owner's token; its body. */
   startRun(body: Record<string, unknown>, headers?: Record<string, string>): Promise<any>;
   /** Waits until the run's status is one of `statuses`; the run. */
-  waitFor(runId: string, statuses: string[], timeoutMs?: number): Promise<any>;
+  waitFor(runId: string, statuses: string[], timeoutMs?: number, projectId?: string): Promise<any>;
   /** Every event of the run, in order. */
-  events(runId: string): Promise<Array<{ seq: number; type: string; at: string; data: any }>>;
+  events(runId: string, projectId?: string): Promise<Array<{ seq: number; type: string; at: string; data: any }>>;
   /** Starts a worker in a child process (`workflows/main.ts`), stopping the in-process one; kill it with `kill()`. */
   workerProcess(): Promise<WorkerProcess>;
   /** Starts the in-process worker again (after a child process took over). */
@@ -142,8 +142,8 @@ export function agentSuite(label: string, options: AgentSuiteOptions = {}): Agen
       if (response.status !== 201 && response.status !== 200) throw new Error(`POST /runs: ${response.status} ${JSON.stringify(response.body)}`);
       return response.body;
     },
-    async waitFor(runId, statuses, timeoutMs = 60_000) {
-      const { api, owner, projectId } = started();
+    async waitFor(runId, statuses, timeoutMs = 60_000, projectId = started().projectId) {
+      const { api, owner } = started();
       let run: any;
       await eventually(
         async () => {
@@ -158,8 +158,8 @@ export function agentSuite(label: string, options: AgentSuiteOptions = {}): Agen
       });
       return run;
     },
-    async events(runId) {
-      const { api, owner, projectId } = started();
+    async events(runId, projectId = started().projectId) {
+      const { api, owner } = started();
       const all: any[] = [];
       for (;;) {
         const after = all.at(-1)?.seq ?? 0;
