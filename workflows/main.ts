@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const onError = (err: unknown) => console.error('worker background failure:', err instanceof Error ? err.message : err);
   const { infra, close } = await createInfrastructure(config, onError);
   const services = createServices(infra, onError);
-  const engine = createRunEngine(infra, services, onError, config.agents);
+  const engine = createRunEngine(infra, services, onError);
   const connection = await connectWorker(config.temporal);
   const worker = await createWorker({ connection, temporal: config.temporal, deps: { engine } });
   const stop = () => worker.shutdown();

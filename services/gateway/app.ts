@@ -31,6 +31,7 @@ import {
   RunsService,
   runsRoutes,
   type RunLimits,
+  type Toolbox,
 } from '../agents/index.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
@@ -195,15 +196,21 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
 }
 
 /** The engine the worker's agent activities drive, acting through the same services as the API. */
-export function createRunEngine(infra: Infrastructure, services: Services, onError: (err: unknown) => void, limits: Partial<RunLimits> = {}): RunEngine {
+export function createRunEngine(
+  infra: Infrastructure,
+  services: Services,
+  onError: (err: unknown) => void,
+  options: { limits?: Partial<RunLimits>; wrapToolbox?: (toolbox: Toolbox) => Toolbox } = {},
+): RunEngine {
   const { config } = infra;
-  const toolbox = createToolbox({
+  const built = createToolbox({
     ir: services.ir,
     files: services.files,
     generate: services.generate,
     containers: services.containers,
     maxCommandTimeoutMs: config.sandbox.execTimeoutMs,
   });
+  const toolbox = options.wrapToolbox ? options.wrapToolbox(built) : built;
   return new RunEngine({
     db: infra.db,
     toolbox,
@@ -212,7 +219,7 @@ export function createRunEngine(infra: Infrastructure, services: Services, onErr
     policies: services.approvalPolicies,
     provider: (name) => createProvider(name, { apiKey: config.llm[name].apiKey, baseUrl: config.llm[name].baseUrl }),
     contextWindows: config.llm.contextWindows,
-    limits,
+    limits: options.limits ?? config.agents,
     onError,
   });
 }

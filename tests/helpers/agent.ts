@@ -10,6 +10,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from '../../lib/config.js';
 import { startFakeModelServer, type FakeModelServer, type FakeScript } from '../../services/agents/fake-model/index.js';
+import type { Toolbox } from '../../services/agents/index.js';
 import { createRunEngine } from '../../services/gateway/app.js';
 import { createWorker } from '../../workflows/worker.js';
 import { startTestApp, type TestApp } from './app.js';
@@ -51,6 +52,8 @@ export interface AgentSuiteOptions {
   provider?: 'anthropic' | 'openai';
   /** Limits for the engine (AGENT_* in the environment for a worker process). */
   toolTimeoutSeconds?: number;
+  /** Changes the in-process worker's toolbox (a tool that hangs). */
+  wrapToolbox?: (toolbox: Toolbox) => Toolbox;
 }
 
 export function agentSuite(label: string, options: AgentSuiteOptions = {}): AgentSuite {
@@ -74,7 +77,9 @@ export function agentSuite(label: string, options: AgentSuiteOptions = {}): Agen
 
   const inProcessWorker = async () => {
     const { app, connection } = started();
-    const engine = createRunEngine(app.infra, app.services, (err) => app.backgroundErrors.push(err), app.config.agents);
+    const engine = createRunEngine(app.infra, app.services, (err) => app.backgroundErrors.push(err), {
+      ...(options.wrapToolbox ? { wrapToolbox: options.wrapToolbox } : {}),
+    });
     const created = await createWorker({
       connection,
       temporal: app.config.temporal,

@@ -85,6 +85,8 @@ export class RunFailure extends Error {
 /** Token deltas are written in batches: the first at once (time to first token), then at most every this many ms. */
 const DELTA_FLUSH_MS = 40;
 const MAX_OUTPUT_TOKENS = 8192;
+/** The IR summary in the system prompt is worth waiting for only so long (a sandbox that stopped answering). */
+const IR_SUMMARY_TIMEOUT_MS = 5000;
 /** The event's copy of a tool's input or output (the transcript keeps what the model saw). */
 const EVENT_TEXT_BYTES = 16 * 1024;
 
@@ -204,12 +206,18 @@ export class RunEngine {
   }
 
   private async irSummary(run: store.RunRow): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${IR_SUMMARY_TIMEOUT_MS / 1000} s`)), IR_SUMMARY_TIMEOUT_MS);
+    });
     try {
-      const reading = await this.deps.ir.read(run.principal, run.project_id);
+      const reading = await Promise.race([this.deps.ir.read(run.principal, run.project_id), late]);
       const diagnostics = reading.diagnostics.length;
       return `${summarizeModel(reading.model)}; the IR is ${reading.valid ? 'valid' : `invalid (${diagnostics} diagnostic(s): read_ir shows them)`}.`;
     } catch (err) {
       return `the IR could not be read (${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}).`;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
