@@ -133,24 +133,36 @@ export class RunEngine {
       tools,
     });
     const transcript = buildTranscript(await store.selectMessages(db, runId));
-    const fitted = fitTranscript(transcript, { budgetTokens });
-
     const deltas = new DeltaWriter(db, runId, step, hooks.attempt);
-    let response;
-    try {
-      response = await provider.stream(
-        { model: run.model, system, messages: fitted.messages, tools, maxOutputTokens, signal: hooks.signal },
+    const ask = (budget: number, keepRecentTurns?: number) =>
+      provider.stream(
+        {
+          model: run.model,
+          system,
+          messages: fitTranscript(transcript, { budgetTokens: budget, ...(keepRecentTurns ? { keepRecentTurns } : {}) }).messages,
+          tools,
+          maxOutputTokens,
+          signal: hooks.signal,
+        },
         {
           onTextDelta: (text) => {
             hooks.heartbeat();
             deltas.add(text);
           },
-          onRetry: (info) => {
-            deltas.restart(info.attempt);
-          },
+          onRetry: (info) => deltas.restart(info.attempt),
           onProgress: () => hooks.heartbeat(),
         },
       );
+    let response;
+    try {
+      try {
+        response = await ask(budgetTokens);
+      } catch (err) {
+        // Our estimate of the transcript's size was short of the model's count: condense much harder, once.
+        if (!(err instanceof ProviderError && err.kind === 'context_overflow')) throw err;
+        deltas.restart(0);
+        response = await ask(Math.floor(budgetTokens / 2), 4);
+      }
     } catch (err) {
       await deltas.close();
       if (err instanceof ProviderError && !err.retryable && err.kind !== 'aborted') {
