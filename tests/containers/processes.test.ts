@@ -48,6 +48,12 @@ async function output(id: string, query = ''): Promise<{ output: string; from: n
   return response.body;
 }
 
+/** How many processes of the sandbox run `sleep <seconds>` for seconds matching the pattern (no procps there). */
+async function sleeping(pattern: string): Promise<number> {
+  const script = `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep ${pattern} ' || true`;
+  return Number(await sh(suite.api, suite.owner, projectId, script));
+}
+
 const SERVER = `node -e 'require("http").createServer((q, s) => s.end("hello from 8000")).listen(8000, () => console.log("listening"))'`;
 
 beforeAll(async () => {
@@ -92,12 +98,12 @@ describe('managed processes', () => {
 
   it('a stop ends the whole process group, children included, even one that ignores TERM', { timeout: 60_000 }, async () => {
     const info = await start(`sh -c 'trap "" TERM; sleep 301' & sleep 302 & wait`);
-    await eventually(async () => (await sh(suite.api, suite.owner, projectId, 'pgrep -c -f "sleep 30[12]" || true')) === '2', 'children running');
+    await eventually(async () => (await sleeping('30[12]')) === 2, 'children running');
     const begun = Date.now();
     const stopped = await stop(info.id);
     expect(stopped.status).toBe('exited');
     expect(Date.now() - begun).toBeLessThan(8000);
-    expect(await sh(suite.api, suite.owner, projectId, 'pgrep -c -f "sleep 30[12]" || true')).toBe('0');
+    expect(await sleeping('30[12]')).toBe(0);
   });
 
   it('a command that exits gives its exit code; a process whose leader left behind a child is stopped too', async () => {
@@ -116,9 +122,9 @@ describe('managed processes', () => {
 
     const orphaning = await start('sleep 303 & echo left');
     expect(await waitFor(orphaning.id, 10_000)).toMatchObject({ status: 'exited', exitCode: 0 });
-    expect(await sh(suite.api, suite.owner, projectId, 'pgrep -c -f "sleep 303" || true')).toBe('1');
+    expect(await sleeping('303')).toBe(1);
     await stop(orphaning.id);
-    expect(await sh(suite.api, suite.owner, projectId, 'pgrep -c -f "sleep 303" || true')).toBe('0');
+    expect(await sleeping('303')).toBe(0);
   });
 
   it('keeps the last MiB of output with offsets, and says when older output was dropped', async () => {
