@@ -4,7 +4,7 @@
 // since the start. They live as long as this agent: the API may die and come back, the ids stay valid.
 //
 //	POST /processes                         {command, cwd, env}        -> info (409 when maxRunningProcesses already run)
-//	GET  /processes                                                    -> {processes: [info]}
+//	GET  /processes                                                    -> {processes: [info], listening: [port]}
 //	GET  /processes/{id}                                               -> info
 //	GET  /processes/{id}/output?after=&limit=                          -> {output, from, next, truncatedBefore}
 //	POST /processes/{id}/wait?timeoutMs=                               -> info, once exited or at the timeout
@@ -508,7 +508,17 @@ func handleProcessList(w http.ResponseWriter, r *http.Request) {
 	}
 	procTable.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].startedAt.Before(list[j].startedAt) })
-	writeProcJSON(w, http.StatusOK, map[string]interface{}{"processes": processInfos(list)})
+	// Every TCP port listened on in the sandbox, whoever listens (a terminal's server too): the preview's choice.
+	listening := []int{}
+	seen := map[int]bool{}
+	for _, port := range listeningInodes() {
+		if !seen[port] {
+			seen[port] = true
+			listening = append(listening, port)
+		}
+	}
+	sort.Ints(listening)
+	writeProcJSON(w, http.StatusOK, map[string]interface{}{"processes": processInfos(list), "listening": listening})
 }
 
 // handleProcess serves /processes/{id} and /processes/{id}/{output,wait,stop}.

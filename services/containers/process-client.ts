@@ -47,8 +47,7 @@ export function parseProcessInfo(value: unknown): ProcessInfo {
     !(info.exitCode === null || Number.isInteger(info.exitCode)) ||
     !isTime(info.startedAt) ||
     !(info.exitedAt === null || isTime(info.exitedAt)) ||
-    !Array.isArray(info.ports) || info.ports.length > MAX_PORTS ||
-    !info.ports.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535)
+    !isPortList(info.ports)
   ) {
     throw broken('a process of the wrong shape');
   }
@@ -102,11 +101,17 @@ export async function startProcess(endpoint: Endpoint, request: { command: strin
   return parseProcessInfo(expectOk(answer));
 }
 
-export async function listProcesses(endpoint: Endpoint): Promise<ProcessInfo[]> {
+function isPortList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.length <= MAX_PORTS && value.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535);
+}
+
+/** The sandbox's processes (oldest first), and every TCP port anything in the sandbox listens on. */
+export async function listProcesses(endpoint: Endpoint): Promise<{ processes: ProcessInfo[]; listening: number[] }> {
   const answer = await agentJson(endpoint, { method: 'GET', path: '/processes', answerTimeoutMs: QUICK_ANSWER_MS, maxAnswerBytes: LIST_ANSWER_BYTES });
-  const list = (expectOk(answer) as { processes?: unknown } | null)?.processes;
-  if (!Array.isArray(list) || list.length > 96) throw broken('a list of the wrong shape');
-  return list.map(parseProcessInfo);
+  const body = expectOk(answer) as { processes?: unknown; listening?: unknown } | null;
+  const list = body?.processes;
+  if (!Array.isArray(list) || list.length > 96 || !isPortList(body?.listening)) throw broken('a list of the wrong shape');
+  return { processes: list.map(parseProcessInfo), listening: [...body.listening] };
 }
 
 export async function getProcess(endpoint: Endpoint, id: string): Promise<ProcessInfo> {

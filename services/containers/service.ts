@@ -162,9 +162,14 @@ export class ContainersService {
   /** The project's managed processes, running and recently exited, oldest first. */
   async listProcesses(principal: Principal, projectId: string): Promise<ProcessInfo[]> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
-    const list = await this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.listProcesses(endpoint));
-    for (const info of list) this.announcer.observed(projectId, info, actorOf(principal));
-    return list;
+    const { processes } = await this.sandboxProcesses(projectId, project.stack);
+    for (const info of processes) this.announcer.observed(projectId, info, actorOf(principal));
+    return processes;
+  }
+
+  /** The processes and every listening port of a sandbox, for a service that checked the caller's access (the preview's). */
+  sandboxProcesses(projectId: string, stack: Stack): Promise<{ processes: ProcessInfo[]; listening: number[] }> {
+    return this.withAgent(projectId, stack, (endpoint) => agentProcesses.listProcesses(endpoint));
   }
 
   async getProcess(principal: Principal, projectId: string, id: string): Promise<ProcessInfo> {

@@ -140,7 +140,13 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     bus,
   });
   registerExecStreaming(realtime, containers, onError);
-  const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
+  const preview = new PreviewService({
+    db,
+    manager: sandboxes,
+    authorize,
+    origin: config.previewOrigin,
+    listeners: (projectId, stack) => containers.sandboxProcesses(projectId, stack),
+  });
   const files = new FilesService({
     sandboxes,
     exec: (projectId, stack, request) => containers.run(projectId, stack, request),

@@ -2,13 +2,14 @@
  * Managed processes in a real sandbox, through the HTTP API: a server started in the background is found on its
  * port, its output kept with byte offsets; a wait with a timeout returns it running; a stop ends its whole
  * process group; an exit gives its code; the cap on running processes; another user's project and bad input
- * answered with codes; `process.*` events announced.
+ * answered with codes; `process.*` events announced; the preview follows the process that listens.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../lib/event-bus.js';
 import type { ProcessInfo } from '../../lib/api-types.js';
 import { signUp } from '../helpers/http.js';
 import { eventually } from '../helpers/poll.js';
+import { previewFetch } from '../helpers/preview.js';
 import { sandboxSuite, sh } from '../helpers/sandbox.js';
 
 const suite = sandboxSuite('processes');
@@ -202,5 +203,23 @@ describe('managed processes', () => {
     } finally {
       await stop(info.id);
     }
+  });
+
+  it('the preview follows a managed process that listens while nothing listens on the preview port', { timeout: 60_000 }, async () => {
+    const other = await suite.project();
+    const opened = await suite.api.post(`/api/v1/projects/${other}/preview`, auth());
+    expect(opened.status, opened.text).toBe(200);
+    const serve = async (port: number, text: string) => {
+      const response = await suite.api.post(`/api/v1/projects/${other}/processes`, {
+        ...auth(),
+        body: { command: `node -e 'require("http").createServer((q, s) => s.end("${text}")).listen(${port})'` },
+      });
+      expect(response.status, response.text).toBe(201);
+    };
+    await serve(5173, 'vite-like');
+    await eventually(async () => (await previewFetch(suite.app.baseUrl, `${opened.body.origin}/`)).text === 'vite-like', 'preview on 5173');
+    // Once something listens on the project's preview port (3000), the preview is that again.
+    await serve(3000, 'on the preview port');
+    await eventually(async () => (await previewFetch(suite.app.baseUrl, `${opened.body.origin}/`)).text === 'on the preview port', 'preview on 3000');
   });
 });
