@@ -226,10 +226,13 @@ func (p *managedProcess) collect() {
 // reap waits for the group's leader, records its exit, and forgets the oldest exited processes past maxExitedProcesses.
 func (t *processTable) reap(p *managedProcess, cmd *exec.Cmd) {
 	cmd.Wait()
-	status := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	code := status.ExitStatus()
-	if status.Signaled() {
-		code = 128 + int(status.Signal())
+	code := -1 // unknown: the leader was reaped by someone else (never expected)
+	if cmd.ProcessState != nil {
+		status := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		code = status.ExitStatus()
+		if status.Signaled() {
+			code = 128 + int(status.Signal())
+		}
 	}
 	p.mu.Lock()
 	p.exitCode = &code

@@ -71,8 +71,9 @@ describe('run_command', () => {
     const server = `node -e 'require("http").createServer((q, s) => s.end("up")).listen(8123, () => console.log("listening"))'`;
     const result = await call(toolbox, ctx, 'run_command', { command: server, background: true });
     expect(result.isError, result.content).toBe(false);
-    const id = /Still running as process (\S+)/.exec(result.content)?.[1];
-    expect(id, result.content).toBeDefined();
+    expect(result.content).toMatch(/^Still running as process /);
+    const id = (result.display as { processId?: string }).processId;
+    expect(id, result.content).toMatch(/^proc-[0-9a-f]+$/);
     let seen = result;
     for (let i = 0; i < 50 && !seen.content.includes('port(s) 8123'); i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
