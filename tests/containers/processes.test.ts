@@ -7,7 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../lib/event-bus.js';
 import type { ProcessInfo } from '../../lib/api-types.js';
-import { signUp } from '../helpers/http.js';
+import { startTestApp } from '../helpers/app.js';
+import { ApiClient, signUp } from '../helpers/http.js';
 import { eventually } from '../helpers/poll.js';
 import { previewFetch } from '../helpers/preview.js';
 import { sandboxSuite, sh } from '../helpers/sandbox.js';
@@ -221,5 +222,22 @@ describe('managed processes', () => {
     // Once something listens on the project's preview port (3000), the preview is that again.
     await serve(3000, 'on the preview port');
     await eventually(async () => (await previewFetch(suite.app.baseUrl, `${opened.body.origin}/`)).text === 'on the preview port', 'preview on 3000');
+  });
+
+  it('another API instance (the one that started it gone or not) finds the process by its id', { timeout: 60_000 }, async () => {
+    const info = await start('echo from-the-first; sleep 700');
+    const second = await startTestApp({ env: { JWT_SECRET: suite.app.env.JWT_SECRET! }, database: suite.app.database });
+    try {
+      const api = new ApiClient(second.baseUrl);
+      const path = `/api/v1/projects/${projectId}/processes/${info.id}`;
+      const seen = await api.get(path, auth());
+      expect(seen.status, seen.text).toBe(200);
+      expect(seen.body).toMatchObject({ id: info.id, status: 'running' });
+      expect((await api.get(`${path}/output`, auth())).body.output).toBe('from-the-first\n');
+      const stopped = await api.post(`${path}/stop`, auth());
+      expect(stopped.body).toMatchObject({ status: 'exited', exitCode: 143 });
+    } finally {
+      await second.close();
+    }
   });
 });
