@@ -24,7 +24,7 @@ export type ProcessStatus = 'running' | 'exited';
 
 export interface ProcessInfo {
   id: string;
-  /** The shell command as given (run with `sh -lc`). */
+  /** The shell command as given (run with `sh -c`, as exec runs a string: a login shell would reset PATH). */
   command: string;
   cwd: string;
   status: ProcessStatus;

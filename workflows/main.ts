@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await services.workers.close();
+  services.containers.close();
   await close();
 }
 

@@ -8,6 +8,7 @@
 //	GET  /health -> 200 "ok"
 //	POST /exec   {argv, cwd, env, timeoutMs, stdin, outputLimit}
 //	          -> {exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs}
+//	/processes...: managed (background) processes, see processes.go
 package main
 
 import (
@@ -206,6 +207,7 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(run(req))
 	}))
+	registerProcessRoutes(mux, authed) // processes.go
 
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	log.Fatal(server.ListenAndServe())

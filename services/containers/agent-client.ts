@@ -34,8 +34,8 @@ const keepAlive = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxS
  * Whether a failed attempt may have started the command. Only a connection that was never made, a kept-alive
  * connection closed under us before the request was read, or a refused token prove that it did not.
  */
-type Attempt =
-  | { ok: true; result: ExecResult }
+type Attempt<T> =
+  | { ok: true; result: T }
   | { ok: false; started: false; retry: boolean; error: Error }
   | { ok: false; started: true; error: AppError };
 
@@ -71,58 +71,64 @@ function brokenAgent(what: string): AppError {
   return new AppError('UPSTREAM_UNAVAILABLE', `The sandbox's exec agent gave ${what}; the command may have run`);
 }
 
-function attempt(url: string, token: string, body: string, answerTimeoutMs: number, maxAnswerBytes: number): Promise<Attempt> {
+/** The agent's answer to one request, read up to `maxAnswerBytes`: its status and text. */
+interface RawAnswer {
+  status: number;
+  text: string;
+}
+
+interface AgentRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body: string;
+  answerTimeoutMs: number;
+  maxAnswerBytes: number;
+  signal?: AbortSignal | undefined;
+}
+
+function attempt(endpoint: { url: string; token: string }, request: AgentRequest): Promise<Attempt<RawAnswer>> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (outcome: Attempt) => {
+    const done = (outcome: Attempt<RawAnswer>) => {
       if (settled) return;
       settled = true;
+      clearTimeout(answerTimer);
+      request.signal?.removeEventListener('abort', onAbort);
       resolve(outcome);
     };
-    const req = http.request(
-      `${url}/exec`,
-      {
-        method: 'POST',
-        agent: keepAlive,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes > maxAnswerBytes) {
-            clearTimeout(answerTimer);
-            done({ ok: false, started: true, error: brokenAgent(`an answer larger than ${maxAnswerBytes} bytes`) });
-            req.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', () => done({ ok: false, started: true, error: brokenAgent('an answer cut short') }));
-        res.on('end', () => {
-          clearTimeout(answerTimer);
-          if (res.statusCode === 401) {
-            done({ ok: false, started: false, retry: false, error: new Error('the exec agent refused the token') });
-            return;
-          }
-          if (res.statusCode !== 200) {
-            done({ ok: false, started: true, error: brokenAgent(`the status ${res.statusCode}`) });
-            return;
-          }
-          try {
-            done({ ok: true, result: parseAnswer(Buffer.concat(chunks).toString('utf8')) });
-          } catch (error) {
-            done({ ok: false, started: true, error: error as AppError });
-          }
-        });
-      },
-    );
+    const headers: Record<string, string | number> = { authorization: `Bearer ${endpoint.token}` };
+    if (request.body !== '') Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(request.body) });
+    const req = http.request(`${endpoint.url}${request.path}`, { method: request.method, agent: keepAlive, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > request.maxAnswerBytes) {
+          done({ ok: false, started: true, error: brokenAgent(`an answer larger than ${request.maxAnswerBytes} bytes`) });
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', () => done({ ok: false, started: true, error: brokenAgent('an answer cut short') }));
+      res.on('end', () => {
+        if (res.statusCode === 401) {
+          done({ ok: false, started: false, retry: false, error: new Error('the exec agent refused the token') });
+          return;
+        }
+        done({ ok: true, result: { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') } });
+      });
+    });
     // A connection that cannot even be opened is retried (or given up on) quickly; a running command may take long.
     const answerTimer = setTimeout(() => {
       done({ ok: false, started: true, error: new AppError('TIMEOUT', "The sandbox's exec agent did not answer in time") });
       req.destroy();
-    }, answerTimeoutMs);
+    }, request.answerTimeoutMs);
+    const onAbort = () => {
+      done({ ok: false, started: true, error: new AppError('SERVICE_UNAVAILABLE', 'The request to the sandbox was abandoned') });
+      req.destroy();
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('socket', (socket) => {
       if (!socket.connecting) return;
       const connectTimer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNTIMEOUT' })), CONNECT_TIMEOUT_MS);
@@ -130,7 +136,6 @@ function attempt(url: string, token: string, body: string, answerTimeoutMs: numb
       socket.once('close', () => clearTimeout(connectTimer));
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(answerTimer);
       // Nothing was run when the connection was refused or never made, or when a kept-alive connection turned out
       // closed; any other failure may come after the agent started the command.
       const refused = error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH' || error.code === 'ECONNTIMEOUT';
@@ -138,25 +143,62 @@ function attempt(url: string, token: string, body: string, answerTimeoutMs: numb
       if (refused || staleSocket) done({ ok: false, started: false, retry: true, error });
       else done({ ok: false, started: true, error: brokenAgent(`a failed connection (${error.code ?? error.message})`) });
     });
-    req.end(body);
+    req.end(request.body === '' ? undefined : request.body);
   });
+}
+
+/**
+ * Sends one request, retrying while the agent provably did not get it (just started, or a stale connection);
+ * throws AgentUnavailable when it never did, an AppError when it may have.
+ */
+async function send<T>(endpoint: { url: string; token: string }, request: AgentRequest, read: (answer: RawAnswer) => T): Promise<T> {
+  const giveUpAt = Date.now() + START_WAIT_MS;
+  for (;;) {
+    const outcome = await attempt(endpoint, request);
+    if (outcome.ok) return read(outcome.result);
+    if (outcome.started) throw outcome.error;
+    if (!outcome.retry || Date.now() >= giveUpAt || request.signal?.aborted) {
+      throw new AgentUnavailable(`exec agent at ${endpoint.url}: ${outcome.error.message}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_SLEEP_MS));
+  }
 }
 
 /**
  * Runs one command through the agent; throws AgentUnavailable when it provably did not start (the caller may try
  * another way), an AppError when it may have.
  */
-export async function agentExec(endpoint: { url: string; token: string }, request: AgentExecRequest): Promise<ExecResult> {
+export function agentExec(endpoint: { url: string; token: string }, request: AgentExecRequest): Promise<ExecResult> {
   const body = JSON.stringify(request);
   const answerTimeoutMs = request.timeoutMs + ANSWER_GRACE_MS;
-  const giveUpAt = Date.now() + START_WAIT_MS;
-  for (;;) {
-    const outcome = await attempt(endpoint.url, endpoint.token, body, answerTimeoutMs, answerCap(request.outputLimit));
-    if (outcome.ok) return outcome.result;
-    if (outcome.started) throw outcome.error;
-    if (!outcome.retry || Date.now() >= giveUpAt) {
-      throw new AgentUnavailable(`exec agent at ${endpoint.url}: ${outcome.error.message}`);
+  return send(endpoint, { method: 'POST', path: '/exec', body, answerTimeoutMs, maxAnswerBytes: answerCap(request.outputLimit) }, (answer) => {
+    if (answer.status !== 200) throw brokenAgent(`the status ${answer.status}`);
+    return parseAnswer(answer.text);
+  });
+}
+
+/** A JSON answer of the agent's other endpoints: its status and body (undefined when it is not JSON). */
+export interface AgentAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * One JSON request to the agent (the managed-process endpoints): throws AgentUnavailable when the request provably
+ * never reached it, an AppError when it may have; answers of any status are the caller's to read.
+ */
+export function agentJson(
+  endpoint: { url: string; token: string },
+  request: { method: 'GET' | 'POST'; path: string; body?: unknown; answerTimeoutMs: number; maxAnswerBytes: number; signal?: AbortSignal | undefined },
+): Promise<AgentAnswer> {
+  const body = request.body === undefined ? '' : JSON.stringify(request.body);
+  return send(endpoint, { ...request, body }, ({ status, text }) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
     }
-    await new Promise((resolve) => setTimeout(resolve, RETRY_SLEEP_MS));
-  }
+    return { status, body: parsed };
+  });
 }

@@ -5,6 +5,7 @@ export { ContainersService, sandboxEvents, type AuthorizeProject } from './servi
 export type { ExecRequest, ExecResult } from './exec.js';
 export { diskPaths, SandboxDisks } from './sandbox-disk.js';
 export { containersRoutes } from './routes.js';
+export { processRoutes } from './process-routes.js';
 export { registerExecStreaming } from './exec-stream.js';
 export { installHostGuard } from './network-guard.js';
 export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE, HOME } from './sandbox-spec.js';

@@ -1,5 +1,6 @@
 /**
- * The preview: a port inside a project's sandbox (3000 unless the project says otherwise), served to people
+ * The preview: a port inside a project's sandbox (3000 unless the project says otherwise, or the port of a
+ * managed process that listens when nothing listens there: preview-port.ts), served to people
  * who may read the project from an origin of its own, never the IDE's: `<label>.preview.localhost:<port>` by
  * default (PREVIEW_ORIGIN elsewhere). The label is random, one per person and project, and names the grant:
  * the app needs no cookie or token of ours, so nothing of ours is there for it to steal, and a service worker
@@ -10,6 +11,7 @@ import type { Principal } from '../../lib/access.js';
 import type { Config } from '../../lib/config.js';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
+import { PreviewPorts, type SandboxListeners } from './preview-port.js';
 import type { SandboxManager, Stack } from './sandboxes.js';
 import { sandboxNames } from './sandbox-spec.js';
 import * as store from './store.js';
@@ -54,10 +56,15 @@ export class PreviewService {
       manager: SandboxManager;
       authorize: AuthorizePreview;
       origin: Config['previewOrigin'];
+      /** What listens in a sandbox: the preview follows a managed process that listens when its port has nothing. */
+      listeners?: SandboxListeners;
     },
   ) {
     this.hostSuffix = deps.origin?.hostSuffix ?? DEFAULT_HOST_SUFFIX;
+    this.ports = new PreviewPorts(deps.listeners);
   }
+
+  private readonly ports: PreviewPorts;
 
   /** The caller's preview of the project: its origin and the URL to open (in a frame or a tab). */
   async open(principal: Principal, projectId: string, via: RequestOrigin): Promise<{ url: string; origin: string; port: number }> {
@@ -91,7 +98,7 @@ export class PreviewService {
     const info = await container.inspect();
     const host = info.NetworkSettings.Networks[sandboxNames(project.id).network]?.IPAddress;
     if (!host) throw new AppError('SERVICE_UNAVAILABLE', 'The sandbox has no network address yet');
-    return { projectId: project.id, host, port: project.previewPort };
+    return { projectId: project.id, host, port: await this.ports.portFor(project) };
   }
 
   /** The CSP source that matches every preview origin (the IDE frames them). */

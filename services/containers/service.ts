@@ -3,11 +3,14 @@ import { promises as fs } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Permission, Principal } from '../../lib/access.js';
+import type { ProcessInfo, ProcessOutput, StartProcessRequest } from '../../lib/api-types.js';
 import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
-import { makeEvent, type EventBus } from '../../lib/event-bus.js';
+import { makeEvent, type Actor, type EventBus } from '../../lib/event-bus.js';
 import { relPath, Workspace } from '../../lib/workspace-paths.js';
 import { agentExec, AgentUnavailable } from './agent-client.js';
+import * as agentProcesses from './process-client.js';
+import { ProcessAnnouncer } from './process-events.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 import { WORKSPACE } from './sandbox-spec.js';
@@ -24,10 +27,20 @@ export interface ContainersServiceDeps {
   manager: SandboxManager;
   authorize: AuthorizeProject;
   config: Config['sandbox'];
+  /** Where `process.*` events go; none: not announced. */
+  bus?: EventBus;
+}
+
+function actorOf(principal: Principal): Actor {
+  return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
 }
 
 export class ContainersService {
-  constructor(private readonly deps: ContainersServiceDeps) {}
+  private readonly announcer: ProcessAnnouncer;
+
+  constructor(private readonly deps: ContainersServiceDeps) {
+    this.announcer = new ProcessAnnouncer(deps.bus);
+  }
 
   /** The longest a command may run (EXEC_MAX_TIMEOUT_SECONDS); also the timeout of a streaming run that names none. */
   get maxExecTimeoutMs(): number {
@@ -117,6 +130,115 @@ export class ContainersService {
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
     return startExec(this.deps.docker, container, { ...request, cwd }, output);
+  }
+
+  /**
+   * Starts a managed process: `sh -c <command>` in its own process group in the sandbox, running on after this
+   * call (and after this API instance) until it exits or is stopped; its output is kept, its ports found.
+   */
+  async startProcess(principal: Principal, projectId: string, request: StartProcessRequest): Promise<ProcessInfo> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    const command = request.command;
+    if (typeof command !== 'string' || command.trim() === '') throw new AppError('VALIDATION_FAILED', 'The command is empty');
+    if (Buffer.byteLength(command) > agentProcesses.MAX_PROCESS_COMMAND_BYTES) {
+      throw new AppError('VALIDATION_FAILED', `The command may be at most ${agentProcesses.MAX_PROCESS_COMMAND_BYTES} bytes`);
+    }
+    if (command.includes('\0')) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');
+    const env = validateEnv(request.env);
+    const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
+    let used: { url: string; token: string } | undefined;
+    const info = await this.withAgent(projectId, project.stack, (endpoint) => {
+      used = endpoint;
+      return agentProcesses.startProcess(endpoint, { command, cwd, env });
+    });
+    this.announcer.started(projectId, info, actorOf(principal));
+    // Followed at the address it was started at, without resuming or touching the sandbox: following must not keep
+    // an idle sandbox awake, and a sandbox restarted elsewhere has lost the process anyway.
+    const endpoint = used!;
+    this.announcer.follow(projectId, info, (id, timeoutMs, signal) => agentProcesses.waitProcess(endpoint, id, timeoutMs, signal));
+    return info;
+  }
+
+  /** The project's managed processes, running and recently exited, oldest first. */
+  async listProcesses(principal: Principal, projectId: string): Promise<ProcessInfo[]> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    const { processes } = await this.sandboxProcesses(projectId, project.stack);
+    for (const info of processes) this.announcer.observed(projectId, info, actorOf(principal));
+    return processes;
+  }
+
+  /** The processes and every listening port of a sandbox, for a service that checked the caller's access (the preview's). */
+  sandboxProcesses(projectId: string, stack: Stack): Promise<{ processes: ProcessInfo[]; listening: number[] }> {
+    return this.withAgent(projectId, stack, (endpoint) => agentProcesses.listProcesses(endpoint));
+  }
+
+  async getProcess(principal: Principal, projectId: string, id: string): Promise<ProcessInfo> {
+    return this.onProcess(principal, projectId, (endpoint) => agentProcesses.getProcess(endpoint, id));
+  }
+
+  /** The process once it exited, or as it is when `timeoutMs` (at most a minute) passed. */
+  async waitProcess(principal: Principal, projectId: string, id: string, options: { timeoutMs: number }): Promise<ProcessInfo> {
+    const timeoutMs = Math.trunc(options.timeoutMs);
+    if (!(timeoutMs >= 0 && timeoutMs <= agentProcesses.MAX_WAIT_MS)) {
+      throw new AppError('VALIDATION_FAILED', `timeoutMs is from 0 to ${agentProcesses.MAX_WAIT_MS}`);
+    }
+    return this.onProcess(principal, projectId, (endpoint) => agentProcesses.waitProcess(endpoint, id, timeoutMs));
+  }
+
+  /** TERM to the process's whole group, KILL two seconds later to what is left; the process as it ended. */
+  async stopProcess(principal: Principal, projectId: string, id: string): Promise<ProcessInfo> {
+    return this.onProcess(principal, projectId, (endpoint) => agentProcesses.stopProcess(endpoint, id));
+  }
+
+  /** Output (stdout and stderr interleaved) from byte offset `after` on; the agent keeps each process's last 1 MiB. */
+  async processOutput(principal: Principal, projectId: string, id: string, options: { after?: number; limit?: number }): Promise<ProcessOutput> {
+    const after = options.after ?? 0;
+    const limit = options.limit ?? agentProcesses.MAX_OUTPUT_READ_BYTES;
+    if (!Number.isSafeInteger(after) || after < 0) throw new AppError('VALIDATION_FAILED', 'after is a byte offset (0 or more)');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > agentProcesses.MAX_OUTPUT_READ_BYTES) {
+      throw new AppError('VALIDATION_FAILED', `limit is from 1 to ${agentProcesses.MAX_OUTPUT_READ_BYTES} bytes`);
+    }
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    return this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.processOutput(endpoint, id, { after, limit }));
+  }
+
+  /** Stops following processes (the app is closing); the processes themselves run on in their sandboxes. */
+  close(): void {
+    this.announcer.close();
+  }
+
+  private async onProcess(
+    principal: Principal,
+    projectId: string,
+    call: (endpoint: { url: string; token: string }) => Promise<ProcessInfo>,
+  ): Promise<ProcessInfo> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    const info = await this.withAgent(projectId, project.stack, call);
+    this.announcer.observed(projectId, info, actorOf(principal));
+    return info;
+  }
+
+  /**
+   * Calls the sandbox's agent, the sandbox started or resumed as exec does. An agent that provably did not get the
+   * request (its address changed with a restart elsewhere) is looked up again once.
+   */
+  private async withAgent<T>(projectId: string, stack: Stack, call: (endpoint: { url: string; token: string }) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const endpoint = await this.deps.manager.agentEndpoint(projectId, stack);
+      if (!endpoint) {
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          "This sandbox was created before its agent existed and cannot keep processes: remove its container (the workspace is kept) to get a current one",
+        );
+      }
+      try {
+        return await call(endpoint);
+      } catch (err) {
+        if (!(err instanceof AgentUnavailable)) throw err;
+        this.deps.manager.forgetAgent(projectId);
+        if (attempt >= 1) throw new AppError('SERVICE_UNAVAILABLE', "The sandbox's agent does not answer; try again shortly");
+      }
+    }
   }
 
   /**

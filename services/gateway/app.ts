@@ -37,6 +37,7 @@ import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
   containersRoutes,
+  processRoutes,
   createPreviewProxy,
   PreviewService,
   previewRoutes,
@@ -137,9 +138,16 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     manager: sandboxes,
     authorize,
     config: config.sandbox,
+    bus,
   });
   registerExecStreaming(realtime, containers, onError);
-  const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
+  const preview = new PreviewService({
+    db,
+    manager: sandboxes,
+    authorize,
+    origin: config.previewOrigin,
+    listeners: (projectId, stack) => containers.sandboxProcesses(projectId, stack),
+  });
   const files = new FilesService({
     sandboxes,
     exec: (projectId, stack, request) => containers.run(projectId, stack, request),
@@ -260,6 +268,7 @@ export async function buildApp(
   });
   app.decorateRequest('principal', null);
   app.addHook('onClose', () => services.workers.close());
+  app.addHook('onClose', async () => services.containers.close());
   app.addHook('onClose', () => services.runEvents.close());
   await services.runEvents.start();
   app.addHook('onRequest', async (request, reply) => {
@@ -342,6 +351,7 @@ export async function buildApp(
       await api.register(projectsRoutes, { projects: services.projects, authenticate });
       await api.register(realtimeRoutes, { realtime: services.realtime, authenticate });
       await api.register(containersRoutes, { containers: services.containers, authenticate });
+      await api.register(processRoutes, { containers: services.containers, authenticate });
       await api.register(filesRoutes, { files: services.files, authenticate });
       await api.register(irRoutes, { ir: services.ir, authenticate });
       await api.register(generatorsRoutes, { generate: services.generate, authenticate });

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentUnavailable, agentExec, answerCap } from '../../services/containers/agent-client.js';
+import { getProcess, listProcesses, processOutput, startProcess } from '../../services/containers/process-client.js';
 import { AppError } from '../../lib/errors.js';
 
 const request = { argv: ['true'], cwd: '/workspace', env: [], timeoutMs: 2000, stdin: '', outputLimit: 1024 };
@@ -116,5 +117,68 @@ describe('agent answers', () => {
     await new Promise((resolve) => server!.close(resolve));
     server = undefined;
     expect(await failure(agentExec({ url: `http://127.0.0.1:${port}`, token: 't' }, request))).toBeInstanceOf(AgentUnavailable);
+  });
+});
+
+describe('managed-process answers', () => {
+  const info = {
+    id: 'proc-1',
+    command: 'sleep 1',
+    cwd: '/workspace',
+    status: 'running',
+    exitCode: null,
+    startedAt: '2026-01-01T00:00:00Z',
+    exitedAt: null,
+    ports: [8000],
+  };
+  const answering = (status: number, body: unknown) =>
+    fakeAgent((res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    });
+  const closeServer = () => {
+    server!.closeAllConnections();
+    server!.close();
+    server = undefined;
+  };
+  const codeOf = async (promise: Promise<unknown>) => ((await failure(promise)) as AppError).code;
+
+  it('reads a well-formed process and list', async () => {
+    let agent = await answering(200, info);
+    expect(await getProcess({ url: agent.url, token: 't' }, 'proc-1')).toEqual(info);
+    closeServer();
+    agent = await answering(200, { processes: [info], listening: [22, 8000] });
+    expect(await listProcesses({ url: agent.url, token: 't' })).toEqual({ processes: [info], listening: [22, 8000] });
+  });
+
+  it.each([
+    ['a port out of range', { ...info, ports: [70000] }],
+    ['a bad status', { ...info, status: 'zombie' }],
+    ['an id that is no id', { ...info, id: '../x' }],
+    ['a bad date', { ...info, startedAt: 'yesterday' }],
+    ['not JSON', 'nope'],
+  ])('refuses a process with %s', async (_name, body) => {
+    const agent = await answering(200, body);
+    expect(await codeOf(getProcess({ url: agent.url, token: 't' }, 'proc-1'))).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  it("maps the agent's errors to codes", async () => {
+    let agent = await answering(404, { error: { code: 'PROCESS_NOT_FOUND', message: 'no process x' } });
+    expect(await codeOf(getProcess({ url: agent.url, token: 't' }, 'x'))).toBe('NOT_FOUND');
+    closeServer();
+    agent = await answering(409, { error: { code: 'TOO_MANY_PROCESSES', message: 'at most 32' } });
+    expect(await codeOf(startProcess({ url: agent.url, token: 't' }, { command: 'x', cwd: '/workspace', env: [] }))).toBe('CONFLICT');
+    closeServer();
+    // An agent older than managed processes: its mux's plain 404.
+    agent = await answering(404, '404 page not found');
+    expect(await codeOf(startProcess({ url: agent.url, token: 't' }, { command: 'x', cwd: '/workspace', env: [] }))).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('refuses output longer than asked for, or of the wrong shape', async () => {
+    let agent = await answering(200, { output: 'abcdef', from: 0, next: 6, truncatedBefore: false });
+    expect(await codeOf(processOutput({ url: agent.url, token: 't' }, 'proc-1', { after: 0, limit: 4 }))).toBe('UPSTREAM_UNAVAILABLE');
+    closeServer();
+    agent = await answering(200, { output: 'ab', from: 5, next: 3, truncatedBefore: false });
+    expect(await codeOf(processOutput({ url: agent.url, token: 't' }, 'proc-1', { after: 0, limit: 4 }))).toBe('UPSTREAM_UNAVAILABLE');
   });
 });

@@ -53,6 +53,8 @@ export class RunEventsHub {
       }
     });
     client.on('error', (err) => {
+      // Once closed, the client is back in the pool (or ended): its failure is the pool's, not ours to release again.
+      if (this.closed) return;
       this.deps.onError(err);
       client.release(err);
       if (this.client === client) this.client = undefined;
