@@ -11,6 +11,7 @@ import { AppError } from '../../lib/errors.js';
 import { withProjectLock } from '../../lib/project-lock.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import { Throttle } from '../../lib/throttle.js';
+import { AgentUnavailable, agentActivity, type AgentActivity } from './agent-client.js';
 import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
 import {
@@ -159,6 +160,48 @@ export class SandboxManager {
     const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
     if (!host) return undefined;
     return (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+  }
+
+  /**
+   * What runs in the sandbox for someone now: the agent's counts (its commands, terminals) plus the running
+   * `docker exec`s (streaming runs, fallbacks), all read from the sandbox itself, so every API instance sees the
+   * others' work. Null when the sandbox does not run.
+   */
+  async liveWork(projectId: string): Promise<AgentActivity | null> {
+    const { docker } = this.deps;
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(sandboxNames(projectId).container).inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+    if (!info.State.Running || info.State.Paused) return null;
+    const execs = await Promise.all(
+      (info.ExecIDs ?? []).map((id) =>
+        docker
+          .getExec(id)
+          .inspect()
+          .then(
+            (exec) => exec.Running,
+            (err: unknown) => {
+              if (dockerStatus(err) === 404) return false; // ended and cleaned up meanwhile
+              throw err;
+            },
+          ),
+      ),
+    );
+    const counts: AgentActivity = { commands: execs.filter(Boolean).length, terminals: 0 };
+    const endpoint = this.endpointOf(projectId, info);
+    if (endpoint) {
+      try {
+        for (const [kind, count] of Object.entries(await agentActivity(endpoint))) counts[kind] = (counts[kind] ?? 0) + count;
+      } catch (err) {
+        // An agent that cannot be reached runs nothing; an answer that makes no sense is reported.
+        if (!(err instanceof AgentUnavailable)) throw err;
+      }
+    }
+    return counts;
   }
 
   /** Forgets the cached agent endpoint (e.g. after it stopped answering). */
@@ -420,6 +463,18 @@ export class SandboxManager {
     const paused: string[] = [];
     const stopped: string[] = [];
     for (const { project_id } of await store.idleSandboxes(db, 'running', idle.pauseAfterMs)) {
+      // No request for a while, but a long command or an open terminal is use too: a paused one would time out.
+      const busy = await this.liveWork(project_id).then(
+        (work) => work !== null && Object.values(work).some((count) => count > 0),
+        (err: unknown) => {
+          this.deps.onError(err);
+          return true; // unknown: not paused this time
+        },
+      );
+      if (busy) {
+        await store.touch(db, project_id).catch(this.deps.onError);
+        continue;
+      }
       await this.pause(project_id).then(() => paused.push(project_id), this.deps.onError);
     }
     for (const { project_id } of await store.idleSandboxes(db, 'paused', idle.stopAfterMs)) {
