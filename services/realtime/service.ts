@@ -73,6 +73,11 @@ export class RealtimeService {
     this.handlers.set(type, handler);
   }
 
+  /** Throws (an AppError) unless the principal's credential still holds: checked before a socket opens. */
+  admit(principal: Principal): Promise<void> {
+    return this.deps.checkPrincipal(principal);
+  }
+
   /** Serves one authenticated socket until it closes. */
   attach(socket: WebSocket, principal: Principal): void {
     const cleanups: Array<() => void> = [];

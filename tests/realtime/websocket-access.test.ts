@@ -68,6 +68,14 @@ describe('access on an open WebSocket', () => {
     const ended = closed(socket);
     expect((await api.post('/api/v1/auth/logout', { body: { refreshToken: user.refreshToken } })).status).toBe(204);
     expect(await ended).toEqual({ code: 1008, reason: 'UNAUTHENTICATED' });
+    // The access token still verifies, but opens no new socket: a client reconnecting gets a plain 401.
+    await expect(open(user.accessToken)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('opens no socket for a revoked API key', async () => {
+    const created = await api.post('/api/v1/auth/api-keys', { token: owner.accessToken, body: { name: 'gone', permissions: ['read'] } });
+    await api.delete(`/api/v1/auth/api-keys/${created.body.apiKey.id}`, { token: owner.accessToken });
+    await expect(open(created.body.key)).rejects.toMatchObject({ status: 401 });
   });
 
   it('keeps the socket of a session that is still signed in', async () => {
