@@ -16,7 +16,12 @@ export const PERMISSIONS_OF_ROLE: Readonly<Record<Role, readonly Permission[]>> 
 };
 
 export type Principal =
-  | { kind: 'user'; userId: string }
+  | {
+      kind: 'user';
+      userId: string;
+      /** The sign-in session the access token belongs to; a long-lived connection ends with it. */
+      sessionId?: string;
+    }
   | {
       kind: 'apiKey';
       userId: string;

@@ -29,6 +29,8 @@ export interface Config {
     loginWindowSeconds: number;
   };
   http: { bodyLimitBytes: number; corsOrigins: string[]; trustProxy: boolean };
+  /** How long an open WebSocket may go without re-checking its credential and its subscriptions' access. */
+  realtime: { recheckMs: number };
   sandbox: {
     memoryBytes: number;
     cpus: number;
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
         .filter(Boolean),
       trustProxy: bool(env, 'TRUST_PROXY', false),
     },
+    realtime: { recheckMs: int(env, 'REALTIME_RECHECK_SECONDS', 30, 1, 3600) * 1000 },
     sandbox: {
       memoryBytes: int(env, 'SANDBOX_MEMORY_MB', 1024, 64) * 1024 * 1024,
       cpus: int(env, 'SANDBOX_CPU_MILLIS', 1000, 100) / 1000,

@@ -3,7 +3,8 @@
  * index.ts, and so does code outside services (workflows/, sandbox-images/); lib imports no service; workflow
  * definitions import activities as types only (no I/O in them). Imports are read by the TypeScript compiler (its
  * API over the project's own tsconfig.json), so `export ... from`, `import()`, `import x = require()` and type-only
- * forms are all seen, in every file the project compiles.
+ * forms are all seen, in every file the project compiles. The IDE (ide/, its own tsconfig.json) takes nothing of
+ * the server but the shared wire types, lib/api-types.ts, as types.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -128,9 +129,32 @@ function violations(files: Map<string, FileFacts>): string[] {
   return found.sort();
 }
 
+/** The one server module the IDE may use: the wire types, as types (it runs in a browser, bundled apart). */
+const SHARED_WITH_IDE = 'lib/api-types';
+
+/** Breaches of the IDE's boundary (files relative to ide/): nothing of the server but the shared types. */
+function ideViolations(files: Map<string, FileFacts>): string[] {
+  const found: string[] = [];
+  for (const [file, { references }] of files) {
+    for (const { spec, typeOnly } of references) {
+      if (spec === '<computed>') {
+        found.push(`ide/${file} -> ${spec} (a module no one can check)`);
+        continue;
+      }
+      const to = target(`ide/${file}`, spec);
+      if (to === null || to.startsWith('ide/')) continue;
+      if (to.replace(/\.(js|ts)$/, '') !== SHARED_WITH_IDE) found.push(`ide/${file} -> ${spec} (the IDE shares only ${SHARED_WITH_IDE}.ts with the server)`);
+      else if (!typeOnly) found.push(`ide/${file} -> ${spec} (the shared types are imported as types only)`);
+    }
+  }
+  return found.sort();
+}
+
 let repository: Map<string, FileFacts>;
+let ide: Map<string, FileFacts>;
 beforeAll(() => {
   repository = readProject(repoRoot);
+  ide = readProject(path.join(repoRoot, 'ide'));
 });
 
 describe('the import reader', () => {
@@ -190,6 +214,33 @@ describe('the import reader', () => {
       'services/b/service.ts -> <computed> (a module no one can check)',
       'workflows/definitions/flow.ts -> ../activities/index.js (workflow definitions import activities and everything else as types only)',
     ]);
+  });
+});
+
+describe('the IDE boundary', () => {
+  it('refuses any server module but the shared types, and those only as types', () => {
+    const facts = (...references: ModuleReference[]): FileFacts => ({ references, readsEnv: false });
+    const files = new Map<string, FileFacts>([
+      ['src/api.ts', facts({ spec: '../../lib/api-types.js', typeOnly: true }, { spec: './session', typeOnly: false }, { spec: 'monaco-editor', typeOnly: false })],
+      ['src/views/x.ts', facts({ spec: '../../../lib/api-types', typeOnly: true }, { spec: '../../../lib/api-types.js', typeOnly: false })],
+      ['src/leak.ts', facts({ spec: '../../services/projects/index.js', typeOnly: true }, { spec: '../../lib/errors.js', typeOnly: false })],
+      ['src/any.ts', facts({ spec: '<computed>', typeOnly: false })],
+    ]);
+    expect(ideViolations(files)).toEqual([
+      'ide/src/any.ts -> <computed> (a module no one can check)',
+      'ide/src/leak.ts -> ../../lib/errors.js (the IDE shares only lib/api-types.ts with the server)',
+      'ide/src/leak.ts -> ../../services/projects/index.js (the IDE shares only lib/api-types.ts with the server)',
+      'ide/src/views/x.ts -> ../../../lib/api-types.js (the shared types are imported as types only)',
+    ]);
+  });
+
+  it("holds for the IDE's own tree, read through its tsconfig.json", () => {
+    expect([...ide.keys()]).toContain('src/main.ts');
+    expect(ideViolations(ide)).toEqual([]);
+  });
+
+  it('the shared types import nothing, so the browser bundle can take them as they are', () => {
+    expect(repository.get('lib/api-types.ts')?.references).toEqual([]);
   });
 });
 

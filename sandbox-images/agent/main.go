@@ -9,6 +9,7 @@
 //	POST /exec   {argv, cwd, env, timeoutMs, stdin, outputLimit}
 //	          -> {exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs}
 //	/processes...: managed (background) processes, see processes.go
+//	GET  /activity -> {commands, terminals}: what runs for someone now (activity.go)
 package main
 
 import (
@@ -204,10 +205,14 @@ func main() {
 			http.Error(w, "bad request: argv, timeoutMs and outputLimit are required", http.StatusBadRequest)
 			return
 		}
+		done := busy("commands")
+		res := run(req)
+		done() // before the answer: whoever got it finds the command no longer counted
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(run(req))
+		json.NewEncoder(w).Encode(res)
 	}))
 	registerProcessRoutes(mux, authed) // processes.go
+	mux.HandleFunc("/activity", authed(serveActivity))
 
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	log.Fatal(server.ListenAndServe())

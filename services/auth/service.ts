@@ -188,7 +188,7 @@ export class AuthService {
   async authenticate(token: string): Promise<Principal> {
     if (!looksLikeApiKey(token)) {
       const claims = verifyAccessToken(token, this.deps.config.jwtSecret);
-      return { kind: 'user', userId: claims.sub };
+      return claims.sid ? { kind: 'user', userId: claims.sub, sessionId: claims.sid } : { kind: 'user', userId: claims.sub };
     }
     const invalid = () => new AppError('API_KEY_INVALID', 'The API key is not valid');
     const parsed = parseApiKey(token);
@@ -210,6 +210,26 @@ export class AuthService {
       permissions: row.permissions,
       projectIds: row.project_ids,
     };
+  }
+
+  /**
+   * Throws once the credential behind a principal no longer holds: its account deleted, its API key revoked or
+   * expired, its session signed out. A connection that outlives a request (the WebSocket) asks again.
+   */
+  async checkPrincipal(principal: Principal): Promise<void> {
+    const { db } = this.deps;
+    if (!(await store.findUserById(db, principal.userId))) {
+      throw new AppError('UNAUTHENTICATED', 'The account no longer exists');
+    }
+    if (principal.kind === 'apiKey') {
+      const row = await store.findApiKeyById(db, principal.keyId);
+      if (!row || row.revoked_at) throw new AppError('API_KEY_INVALID', 'The API key was revoked');
+      if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
+        throw new AppError('API_KEY_INVALID', 'The API key has expired');
+      }
+    } else if (principal.sessionId && !(await store.sessionIsLive(db, principal.sessionId))) {
+      throw new AppError('UNAUTHENTICATED', 'The session was signed out');
+    }
   }
 
   async createApiKey(principal: Principal, input: NewApiKey): Promise<{ apiKey: ApiKeyView; key: string }> {
@@ -267,7 +287,7 @@ export class AuthService {
     await store.insertRefreshToken(db, user.id, familyId, hashSecret(refreshToken), expiresAt);
     return {
       user: toPublicUser(user),
-      accessToken: signAccessToken(user.id, config.jwtSecret, config.accessTokenTtlSeconds),
+      accessToken: signAccessToken(user.id, config.jwtSecret, config.accessTokenTtlSeconds, Date.now(), familyId),
       refreshToken,
       expiresIn: config.accessTokenTtlSeconds,
       tokenType: 'Bearer',

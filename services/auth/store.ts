@@ -99,6 +99,15 @@ export async function revokeRefreshFamily(db: Queryable, familyId: string): Prom
   ]);
 }
 
+/** A session (a refresh token family) is live until it is revoked (logout, reuse) or its last token expires. */
+export async function sessionIsLive(db: Queryable, familyId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    'SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL AND expires_at > now() LIMIT 1',
+    [familyId],
+  );
+  return rows.length > 0;
+}
+
 export async function revokeAllRefreshTokensOfUser(db: Queryable, userId: string): Promise<void> {
   await db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
 }
@@ -128,6 +137,11 @@ export async function insertApiKey(
 
 export async function findApiKeyByPrefix(db: Queryable, prefix: string): Promise<ApiKeyRow | undefined> {
   const { rows } = await db.query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE prefix = $1`, [prefix]);
+  return rows[0];
+}
+
+export async function findApiKeyById(db: Queryable, id: string): Promise<ApiKeyRow | undefined> {
+  const { rows } = await db.query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
   return rows[0];
 }
 

@@ -8,18 +8,26 @@ import { signToken, verifyToken } from '../../lib/signed-token.js';
 
 export interface AccessClaims {
   sub: string;
+  /** The session (refresh token family) the token was issued in. */
+  sid: string | undefined;
   iat: number;
   exp: number;
 }
 
-export function signAccessToken(userId: string, secret: string, ttlSeconds: number, now = Date.now()): string {
-  return signToken({ typ: 'access', sub: userId }, secret, ttlSeconds, now);
+export function signAccessToken(
+  userId: string,
+  secret: string,
+  ttlSeconds: number,
+  now = Date.now(),
+  sessionId?: string,
+): string {
+  return signToken({ typ: 'access', sub: userId, ...(sessionId ? { sid: sessionId } : {}) }, secret, ttlSeconds, now);
 }
 
 export function verifyAccessToken(token: string, secret: string, now = Date.now()): AccessClaims {
   try {
-    const { sub, iat, exp } = verifyToken(token, secret, 'access', now);
-    return { sub, iat, exp };
+    const { sub, sid, iat, exp } = verifyToken(token, secret, 'access', now);
+    return { sub, sid: typeof sid === 'string' ? sid : undefined, iat, exp };
   } catch (err) {
     if (err instanceof AppError && err.code === 'TOKEN_EXPIRED') {
       throw new AppError('TOKEN_EXPIRED', 'The access token has expired');

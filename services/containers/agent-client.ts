@@ -202,3 +202,48 @@ export function agentJson(
     return { status, body: parsed };
   });
 }
+
+/** What runs in the sandbox for someone, by kind (`commands`, `terminals`, ...), as the agent counts it. */
+export type AgentActivity = Record<string, number>;
+
+const ACTIVITY_TIMEOUT_MS = 3000;
+const ACTIVITY_MAX_BYTES = 4096;
+
+/** The agent's activity counts; throws AgentUnavailable when it cannot be reached, an AppError on a bad answer. */
+export function agentActivity(endpoint: { url: string; token: string }): Promise<AgentActivity> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${endpoint.url}/activity`, { agent: keepAlive, headers: { authorization: `Bearer ${endpoint.token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > ACTIVITY_MAX_BYTES) {
+          req.destroy();
+          reject(brokenAgent(`an activity answer larger than ${ACTIVITY_MAX_BYTES} bytes`));
+        } else chunks.push(chunk);
+      });
+      res.on('error', () => reject(brokenAgent('an activity answer cut short')));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new AgentUnavailable(`the exec agent answered ${res.statusCode} to /activity`));
+        let value: unknown;
+        try {
+          value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return reject(brokenAgent('an activity answer that is not JSON'));
+        }
+        const counts = value as Record<string, unknown> | null;
+        if (typeof counts !== 'object' || counts === null || Array.isArray(counts) ||
+            !Object.values(counts).every((n) => Number.isInteger(n) && (n as number) >= 0)) {
+          return reject(brokenAgent('an activity answer of the wrong shape'));
+        }
+        resolve(counts as AgentActivity);
+      });
+    });
+    req.setTimeout(ACTIVITY_TIMEOUT_MS, () => req.destroy(new AppError('TIMEOUT', "The sandbox's exec agent did not tell its activity in time")));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error instanceof AppError) return reject(error);
+      if (error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH') return reject(new AgentUnavailable(`exec agent at ${endpoint.url}: ${error.code}`));
+      reject(brokenAgent(`a failed connection (${error.code ?? error.message})`));
+    });
+  });
+}

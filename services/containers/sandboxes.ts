@@ -8,8 +8,10 @@ import type Docker from 'dockerode';
 import type { Db } from '../../lib/db.js';
 import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { AppError } from '../../lib/errors.js';
+import { withProjectLock } from '../../lib/project-lock.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import { Throttle } from '../../lib/throttle.js';
+import { AgentUnavailable, agentActivity, type AgentActivity } from './agent-client.js';
 import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
 import {
@@ -22,9 +24,12 @@ import {
   type SandboxLimits,
 } from './sandbox-spec.js';
 
+import * as store from './store.js';
+
 const MAX_SUBNET_ATTEMPTS = 64;
 const TOUCH_INTERVAL_MS = 1000;
-import * as store from './store.js';
+/** The advisory lock scope of a project's sandbox lifecycle (see lib/project-lock.ts). */
+const LIFECYCLE_LOCK = 'sandbox';
 
 export type Stack = 'node' | 'python' | 'go';
 
@@ -73,7 +78,7 @@ function dockerStatus(err: unknown): number | undefined {
 }
 
 export class SandboxManager {
-  /** One operation at a time per project: two requests must not both create the container. */
+  /** One operation at a time per project in this process; `lifecycle` adds the lock shared by every instance. */
   private readonly queue = new KeyedQueue();
   private readonly touches = new Throttle(TOUCH_INTERVAL_MS);
   /** The exec agent's endpoint per project, read once per container; dropped whenever it is (re)created or removed. */
@@ -81,22 +86,54 @@ export class SandboxManager {
 
   constructor(private readonly deps: SandboxManagerDeps) {}
 
+  /**
+   * A change of the sandbox's state (create, start, resume, pause, stop, remove): one at a time per project
+   * across every API instance and worker of the deployment, so two cannot both create or start one container.
+   * In this process the queue orders them; across processes a PostgreSQL advisory lock does.
+   */
+  private lifecycle<T>(projectId: string, work: () => Promise<T>): Promise<T> {
+    return this.queue.run(projectId, () => withProjectLock(this.deps.db, projectId, LIFECYCLE_LOCK, work));
+  }
+
+  /** The sandbox's container and its state as Docker has it, or null when there is none. */
+  private async existing(projectId: string): Promise<{ container: Docker.Container; info: Docker.ContainerInspectInfo } | null> {
+    // Before any container use: after a reboot the disk must be mounted again, or the volumes would be empty.
+    await this.deps.disks.ensure(projectId);
+    const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
+    try {
+      return { container, info: await container.inspect() };
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+      return null;
+    }
+  }
+
   /** The running container of the project's sandbox, created, started or resumed as needed. */
   ensureRunning(projectId: string, stack: Stack): Promise<Docker.Container> {
     return this.queue.run(projectId, async () => {
-      const { container, info } = await this.ensureCreated(projectId, stack);
-      if (info.State.Paused) await container.unpause();
-      else if (!info.State.Running) {
-        this.agents.delete(projectId); // a (re)started container may get another address
-        await container.start();
+      // The common case, a sandbox that runs, takes no shared lock; creating, starting or resuming one does.
+      const current = await this.existing(projectId);
+      if (current?.info.State.Running && !current.info.State.Paused) {
+        this.touch(projectId);
+        return current.container;
       }
-      if (info.State.Paused || !info.State.Running) {
-        await store.setState(this.deps.db, projectId, 'running');
-        this.deps.onChange(projectId, 'running');
-      }
-      this.touch(projectId);
-      return container;
+      return withProjectLock(this.deps.db, projectId, LIFECYCLE_LOCK, () => this.startLocked(projectId, stack));
     });
+  }
+
+  private async startLocked(projectId: string, stack: Stack): Promise<Docker.Container> {
+    const { container, info } = await this.ensureCreated(projectId, stack);
+    if (info.State.Paused) await container.unpause();
+    else if (!info.State.Running) {
+      this.agents.delete(projectId); // a (re)started container may get another address
+      await container.start();
+    }
+    if (info.State.Paused || !info.State.Running) {
+      await store.setState(this.deps.db, projectId, 'running');
+      this.deps.onChange(projectId, 'running');
+    }
+    this.touch(projectId);
+    return container;
   }
 
   /** The token the project's exec agent accepts: derived from the server secret, so nothing is stored. */
@@ -112,13 +149,59 @@ export class SandboxManager {
     const container = await this.ensureRunning(projectId, stack);
     const cached = this.agents.get(projectId);
     if (cached !== undefined) return cached;
-    const info = await container.inspect();
+    const endpoint = this.endpointOf(projectId, await container.inspect());
+    if (endpoint !== undefined) this.agents.set(projectId, endpoint);
+    return endpoint ?? null;
+  }
+
+  /** The agent's endpoint as the container's inspection shows it; undefined while it has no address yet. */
+  private endpointOf(projectId: string, info: Docker.ContainerInspectInfo): AgentEndpoint | undefined {
     const token = this.agentToken(projectId);
     const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
-    if (!host) return null; // not cached: the address may just not be there yet
-    const endpoint = (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
-    this.agents.set(projectId, endpoint);
-    return endpoint;
+    if (!host) return undefined;
+    return (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+  }
+
+  /**
+   * What runs in the sandbox for someone now: the agent's counts (its commands, terminals) plus the running
+   * `docker exec`s (streaming runs, fallbacks), all read from the sandbox itself, so every API instance sees the
+   * others' work. Null when the sandbox does not run.
+   */
+  async liveWork(projectId: string): Promise<AgentActivity | null> {
+    const { docker } = this.deps;
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(sandboxNames(projectId).container).inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+    if (!info.State.Running || info.State.Paused) return null;
+    const execs = await Promise.all(
+      (info.ExecIDs ?? []).map((id) =>
+        docker
+          .getExec(id)
+          .inspect()
+          .then(
+            (exec) => exec.Running,
+            (err: unknown) => {
+              if (dockerStatus(err) === 404) return false; // ended and cleaned up meanwhile
+              throw err;
+            },
+          ),
+      ),
+    );
+    const counts: AgentActivity = { commands: execs.filter(Boolean).length, terminals: 0 };
+    const endpoint = this.endpointOf(projectId, info);
+    if (endpoint) {
+      try {
+        for (const [kind, count] of Object.entries(await agentActivity(endpoint))) counts[kind] = (counts[kind] ?? 0) + count;
+      } catch (err) {
+        // An agent that cannot be reached runs nothing; an answer that makes no sense is reported.
+        if (!(err instanceof AgentUnavailable)) throw err;
+      }
+    }
+    return counts;
   }
 
   /** Forgets the cached agent endpoint (e.g. after it stopped answering). */
@@ -139,25 +222,22 @@ export class SandboxManager {
    */
   workspaceDir(projectId: string, stack: Stack): Promise<string> {
     return this.queue.run(projectId, async () => {
-      await this.ensureCreated(projectId, stack);
+      if (!(await this.existing(projectId))) {
+        await withProjectLock(this.deps.db, projectId, LIFECYCLE_LOCK, () => this.ensureCreated(projectId, stack));
+      }
       return this.deps.disks.paths(projectId).workspace;
     });
   }
 
+  /** Only under the lifecycle lock. */
   private async ensureCreated(
     projectId: string,
     stack: Stack,
   ): Promise<{ container: Docker.Container; info: Docker.ContainerInspectInfo }> {
     const { docker } = this.deps;
     const names = sandboxNames(projectId);
-    // Before any container use: after a reboot the disk must be mounted again, or the volumes would be empty.
-    await this.deps.disks.ensure(projectId);
-    const existing = docker.getContainer(names.container);
-    try {
-      return { container: existing, info: await existing.inspect() };
-    } catch (err) {
-      if (dockerStatus(err) !== 404) throw err;
-    }
+    const current = await this.existing(projectId);
+    if (current) return current;
     await this.ensureNetwork(projectId);
     this.agents.delete(projectId);
     const image = this.deps.imageFor(stack);
@@ -263,7 +343,7 @@ export class SandboxManager {
   }
 
   stop(projectId: string): Promise<void> {
-    return this.queue.run(projectId, async () => {
+    return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       const info = await this.inspectOrNotFound(container);
       if (info.State.Paused) await container.unpause();
@@ -283,7 +363,7 @@ export class SandboxManager {
 
   /** Pauses a running sandbox (idle policy); the next use resumes it. */
   pause(projectId: string): Promise<void> {
-    return this.queue.run(projectId, async () => {
+    return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       const info = await this.inspectOrNotFound(container);
       if (!info.State.Running || info.State.Paused) return;
@@ -319,7 +399,7 @@ export class SandboxManager {
 
   /** Removes the container only: the workspace and home volumes stay for the next one. */
   removeContainer(projectId: string): Promise<void> {
-    return this.queue.run(projectId, async () => {
+    return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       await this.inspectOrNotFound(container);
       await container.remove({ force: true, v: false });
@@ -334,7 +414,7 @@ export class SandboxManager {
    * snapshot in object storage. Returns the snapshot's key, or null when there was no container to save from.
    */
   destroy(projectId: string): Promise<string | null> {
-    return this.queue.run(projectId, async () => {
+    return this.lifecycle(projectId, async () => {
       const { docker } = this.deps;
       const names = sandboxNames(projectId);
       const container = docker.getContainer(names.container);
@@ -383,6 +463,18 @@ export class SandboxManager {
     const paused: string[] = [];
     const stopped: string[] = [];
     for (const { project_id } of await store.idleSandboxes(db, 'running', idle.pauseAfterMs)) {
+      // No request for a while, but a long command or an open terminal is use too: a paused one would time out.
+      const busy = await this.liveWork(project_id).then(
+        (work) => work !== null && Object.values(work).some((count) => count > 0),
+        (err: unknown) => {
+          this.deps.onError(err);
+          return true; // unknown: not paused this time
+        },
+      );
+      if (busy) {
+        await store.touch(db, project_id).catch(this.deps.onError);
+        continue;
+      }
       await this.pause(project_id).then(() => paused.push(project_id), this.deps.onError);
     }
     for (const { project_id } of await store.idleSandboxes(db, 'paused', idle.stopAfterMs)) {

@@ -116,6 +116,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const realtime = new RealtimeService({
     bus,
     canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
+    checkPrincipal: (principal) => auth.checkPrincipal(principal),
+    recheckMs: config.realtime.recheckMs,
     onError,
   });
   const deployment = new DeploymentIdentity(db);

@@ -62,7 +62,12 @@ export class GenerateService {
     for (const write of plan.writes) {
       await this.deps.files.write(principal, projectId, write.path, Buffer.from(write.content, 'utf8'));
     }
-    await this.deps.files.write(principal, projectId, recordPath, Buffer.from(`${JSON.stringify(plan.record, null, 2)}\n`));
+    // The files are written: a record the sandbox made unwritable (a directory, a FIFO, a link out) costs only
+    // the record, as an unreadable one does, and the answer must not say that the generation failed.
+    await this.deps.files.write(principal, projectId, recordPath, Buffer.from(`${JSON.stringify(plan.record, null, 2)}\n`)).catch((err: unknown) => {
+      if (!(err instanceof AppError)) throw err;
+      warnings.push(`${recordPath} could not be written (${err.message}); until it can, every generated file that differs from the new output is treated as hand-edited`);
+    });
     return {
       generator: generation.generator.name,
       version: generation.generator.version,

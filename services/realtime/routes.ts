@@ -26,7 +26,11 @@ export async function realtimeRoutes(
       preValidation: async (request) => {
         const token = bearerToken(request) ?? request.query.token;
         if (!token) throw new AppError('UNAUTHENTICATED', 'Pass an access token as ?token= or a bearer header');
-        request.principal = await opts.authenticate(token);
+        const principal = await opts.authenticate(token);
+        // A socket outlives its request: a credential that still verifies but was revoked (a signed-out session's
+        // access token) opens none.
+        await opts.realtime.admit(principal);
+        request.principal = principal;
       },
     },
     (socket, request) => {

@@ -37,12 +37,28 @@ export interface RealtimeDeps {
   bus: EventBus;
   /** Throws unless the principal may read the project (the projects service's access check). */
   canRead: (principal: Principal, projectId: string) => Promise<void>;
+  /** Throws once the principal's credential no longer holds (revoked API key, signed-out session, deleted account). */
+  checkPrincipal: (principal: Principal) => Promise<void>;
+  /** How old a socket's access check may grow: re-checked this often, and before delivering on an older one. */
+  recheckMs: number;
   onError: (err: unknown) => void;
 }
 
 /** A client that cannot keep up is disconnected rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const MAX_SUBSCRIPTIONS = 100;
+/** The close code of a socket whose credential no longer holds (1008: policy violation); the reason is the error code. */
+export const CLOSE_ACCESS_ENDED = 1008;
+
+/** One project subscription of a socket: recorded before anything is awaited, so a duplicate or a close sees it. */
+interface Subscription {
+  /** Settles once access is checked and the bus delivers (or fails with the reason it never will). */
+  ready: Promise<void>;
+  /** Set when the bus subscription is live. */
+  stop: Unsubscribe | undefined;
+  /** Unsubscribed or closed: nothing more is delivered, and a late bus subscription is undone. */
+  ended: boolean;
+}
 
 export class RealtimeService {
   private readonly handlers = new Map<string, MessageHandler>();
@@ -57,10 +73,16 @@ export class RealtimeService {
     this.handlers.set(type, handler);
   }
 
+  /** Throws (an AppError) unless the principal's credential still holds: checked before a socket opens. */
+  admit(principal: Principal): Promise<void> {
+    return this.deps.checkPrincipal(principal);
+  }
+
   /** Serves one authenticated socket until it closes. */
   attach(socket: WebSocket, principal: Principal): void {
     const cleanups: Array<() => void> = [];
-    const subscriptions = new Map<string, Promise<Unsubscribe>>();
+    const subscriptions = new Map<string, Subscription>();
+    let closed = false;
 
     const connection: Connection = {
       principal,
@@ -75,34 +97,94 @@ export class RealtimeService {
       onClose: (cleanup) => cleanups.push(cleanup),
     };
 
+    const end = (subscription: Subscription) => {
+      subscription.ended = true;
+      subscription.stop?.();
+    };
+
     const unsubscribe = (projectId: string, reason?: string) => {
-      const pending = subscriptions.get(projectId);
-      if (!pending) return false;
+      const subscription = subscriptions.get(projectId);
+      if (!subscription) return false;
       subscriptions.delete(projectId);
-      pending.then((stop) => stop(), () => {});
+      end(subscription);
       connection.send(reason ? { type: 'unsubscribed', projectId, reason } : { type: 'unsubscribed', projectId });
       return true;
+    };
+
+    // Access is re-checked on use: periodically, and before an event is delivered on a check older than
+    // `recheckMs`. A credential that no longer holds closes the socket; a project no longer readable is unsubscribed.
+    let checkedAt = Date.now();
+    let checking: Promise<void> | undefined;
+    const recheck = (): Promise<void> => {
+      checking ??= (async () => {
+        try {
+          await this.deps.checkPrincipal(principal);
+        } catch (err) {
+          if (!(err instanceof AppError)) return this.deps.onError(err);
+          connection.send({ type: 'error', code: err.code, message: err.message });
+          socket.close(CLOSE_ACCESS_ENDED, err.code);
+          return;
+        }
+        await Promise.all(
+          [...subscriptions].map(async ([projectId, subscription]) => {
+            try {
+              await this.deps.canRead(principal, projectId);
+            } catch (err) {
+              if (!(err instanceof AppError)) return this.deps.onError(err);
+              if (subscriptions.get(projectId) === subscription) unsubscribe(projectId, err.code);
+            }
+          }),
+        );
+      })().finally(() => {
+        checkedAt = Date.now();
+        checking = undefined;
+      });
+      return checking;
+    };
+    const recheckTimer = setInterval(() => void recheck(), this.deps.recheckMs);
+    recheckTimer.unref();
+
+    // Deliveries wait, in order, behind a re-check when the last one is too old.
+    let deliveries = Promise.resolve();
+    const deliver = (subscription: Subscription, event: BusEvent) => {
+      deliveries = deliveries.then(async () => {
+        if (Date.now() - checkedAt >= this.deps.recheckMs) await recheck();
+        if (subscription.ended || closed) return;
+        connection.send({ type: 'event', event });
+        // Someone who loses access stops receiving at once.
+        const removedUser = event.type === 'member.removed' && (event.data as { userId?: string }).userId;
+        if (event.type === 'project.deleted' || removedUser === principal.userId) {
+          if (subscriptions.get(event.projectId) === subscription) unsubscribe(event.projectId, event.type);
+        }
+      });
     };
 
     const subscribe = async (message: ClientMessage) => {
       const projectId = message.projectId;
       if (typeof projectId !== 'string') throw new AppError('VALIDATION_FAILED', 'subscribe needs a projectId');
-      if (subscriptions.has(projectId)) return connection.send({ type: 'subscribed', projectId });
-      if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
-        throw new AppError('RATE_LIMITED', `At most ${MAX_SUBSCRIPTIONS} projects per connection`);
-      }
-      await this.deps.canRead(principal, projectId);
-      const live = this.deps.bus.subscribe(projectId, (event) => {
-        connection.send({ type: 'event', event });
-        // Someone who loses access stops receiving at once.
-        const removedUser = event.type === 'member.removed' && (event.data as { userId?: string }).userId;
-        if (event.type === 'project.deleted' || removedUser === principal.userId) {
-          unsubscribe(projectId, event.type);
+      let subscription = subscriptions.get(projectId);
+      if (!subscription) {
+        if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
+          throw new AppError('RATE_LIMITED', `At most ${MAX_SUBSCRIPTIONS} projects per connection`);
         }
-      });
-      subscriptions.set(projectId, live);
-      await live;
-      connection.send({ type: 'subscribed', projectId });
+        const created: Subscription = { ready: Promise.resolve(), stop: undefined, ended: false };
+        created.ready = (async () => {
+          await this.deps.canRead(principal, projectId);
+          if (created.ended) return;
+          const stop = await this.deps.bus.subscribe(projectId, (event) => deliver(created, event));
+          // Unsubscribed, or the socket closed, while the bus was subscribing.
+          if (created.ended) stop();
+          else created.stop = stop;
+        })();
+        subscriptions.set(projectId, created);
+        created.ready.catch(() => {
+          if (subscriptions.get(projectId) === created) subscriptions.delete(projectId);
+        });
+        subscription = created;
+      }
+      // A second subscribe of the same project answers once the first is settled, with its outcome.
+      await subscription.ready;
+      if (!subscription.ended) connection.send({ type: 'subscribed', projectId });
     };
 
     socket.on('message', (raw, isBinary) => {
@@ -139,9 +221,9 @@ export class RealtimeService {
     });
 
     socket.on('close', () => {
-      for (const projectId of [...subscriptions.keys()]) {
-        subscriptions.get(projectId)!.then((stop) => stop(), () => {});
-      }
+      closed = true;
+      clearInterval(recheckTimer);
+      for (const subscription of subscriptions.values()) end(subscription);
       subscriptions.clear();
       for (const cleanup of cleanups) {
         try {

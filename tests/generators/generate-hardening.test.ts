@@ -1,7 +1,9 @@
 /**
  * The generation record (`.vaporform/generated/<generator>.json`) lives in the workspace, so the sandbox can
  * rewrite it: whatever it holds, generation answers 200, ignores a broken record with a warning, and treats
- * the files as possibly hand-edited (a changed file is kept, the new version written beside it).
+ * the files as possibly hand-edited (a changed file is kept, the new version written beside it). Whatever it
+ * puts there instead (a directory, a link out or into a loop, a FIFO, a file for its directory), the files are
+ * generated and the record that could not be written is a warning.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -64,5 +66,30 @@ describe('a generation record rewritten by the sandbox', () => {
     expect(report.warnings).toEqual([expect.stringContaining('is not a generation record')]);
     expect(report.conflicts).toEqual([{ path: 'src/server.js', besidePath: 'src/server.js.generated', reason: 'not-generated' }]);
     expect(await sh(api, owner, projectId, 'tail -n 1 src/server.js')).toBe('// mine');
+  });
+});
+
+describe('a generation record replaced by something else in the sandbox', () => {
+  it('generates with a warning, never a 500', { timeout: 180_000 }, async () => {
+    // From a clean generation: no hand edit left by the tests above.
+    await sh(api, owner, projectId, 'rm -rf src .vaporform');
+    expect((await api.post(`/api/v1/projects/${projectId}/generate`, { token: owner.accessToken, body: {} })).status).toBe(200);
+    const kinds = {
+      'a directory': `rm -f ${RECORD} && mkdir ${RECORD}`,
+      'a link out of the workspace': `ln -sf /etc/passwd ${RECORD}`,
+      'a link to itself': `ln -sf typescript-http.json ${RECORD}`,
+      'a FIFO': `rm -f ${RECORD} && mkfifo ${RECORD}`,
+      'a file where its directory should be': `rm -rf .vaporform/generated && echo x > .vaporform/generated`,
+      'its directory a link out of the workspace': `rm -rf .vaporform/generated && ln -s /tmp .vaporform/generated`,
+    };
+    for (const [what, script] of Object.entries(kinds)) {
+      await sh(api, owner, projectId, script);
+      const response = await api.post(`/api/v1/projects/${projectId}/generate`, { token: owner.accessToken, body: {} });
+      expect(response.status, `${what}: ${response.text}`).toBe(200);
+      expect(response.body.warnings, what).toContainEqual(expect.stringContaining(`${RECORD} could not be written`));
+      expect(response.body.conflicts, what).toEqual([]);
+      expect(await sh(api, owner, projectId, 'test -f src/server.js && echo generated'), what).toBe('generated');
+      await sh(api, owner, projectId, 'rm -rf .vaporform/generated && mkdir -p .vaporform/generated');
+    }
   });
 });
