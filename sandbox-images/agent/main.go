@@ -8,6 +8,7 @@
 //	GET  /health -> 200 "ok"
 //	POST /exec   {argv, cwd, env, timeoutMs, stdin, outputLimit}
 //	          -> {exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs}
+//	/terminals, /activity: interactive shells on pseudo-terminals (terminals.go)
 package main
 
 import (
@@ -205,6 +206,13 @@ func main() {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(run(req))
+	}))
+
+	terms := newTerminals()
+	mux.HandleFunc("/terminals", authed(terms.route))
+	mux.HandleFunc("/terminals/", authed(terms.route))
+	mux.HandleFunc("/activity", authed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"terminals": terms.live()})
 	}))
 
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
