@@ -28,6 +28,7 @@ import {
   PreviewService,
   previewRoutes,
   registerExecStreaming,
+  registerTerminals,
   pingDocker,
   SandboxDisks,
   DeploymentIdentity,
@@ -121,6 +122,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     config: config.sandbox,
   });
   registerExecStreaming(realtime, containers, onError);
+  registerTerminals(realtime, containers);
   const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
   const files = new FilesService({
     sandboxes,
