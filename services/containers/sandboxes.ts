@@ -25,6 +25,7 @@ import {
 const MAX_SUBNET_ATTEMPTS = 64;
 const TOUCH_INTERVAL_MS = 1000;
 import * as store from './store.js';
+import { liveTerminals } from './terminal-agent.js';
 
 export type Stack = 'node' | 'python' | 'go';
 
@@ -113,12 +114,33 @@ export class SandboxManager {
     const cached = this.agents.get(projectId);
     if (cached !== undefined) return cached;
     const info = await container.inspect();
-    const token = this.agentToken(projectId);
-    const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
-    if (!host) return null; // not cached: the address may just not be there yet
-    const endpoint = (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+    const endpoint = this.endpointOf(projectId, info);
+    if (endpoint === undefined) return null; // not cached: the address may just not be there yet
     this.agents.set(projectId, endpoint);
     return endpoint;
+  }
+
+  /** The agent's endpoint from the container's details; undefined while it has no address on its network. */
+  private endpointOf(projectId: string, info: Docker.ContainerInspectInfo): AgentEndpoint | undefined {
+    const token = this.agentToken(projectId);
+    const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
+    if (!host) return undefined;
+    return (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+  }
+
+  /**
+   * Whether the sandbox's agent reports live terminals: a shell someone may come back to keeps the sandbox from
+   * being idle. Asked without resuming anything; an agent that cannot tell counts as having none.
+   */
+  private async hasLiveTerminals(projectId: string): Promise<boolean> {
+    try {
+      const info = await this.deps.docker.getContainer(sandboxNames(projectId).container).inspect();
+      if (!info.State.Running || info.State.Paused) return false;
+      const endpoint = this.endpointOf(projectId, info);
+      return endpoint ? (await liveTerminals(endpoint)) > 0 : false;
+    } catch {
+      return false;
+    }
   }
 
   /** Forgets the cached agent endpoint (e.g. after it stopped answering). */
@@ -383,6 +405,10 @@ export class SandboxManager {
     const paused: string[] = [];
     const stopped: string[] = [];
     for (const { project_id } of await store.idleSandboxes(db, 'running', idle.pauseAfterMs)) {
+      if (await this.hasLiveTerminals(project_id)) {
+        await store.touch(db, project_id).catch(this.deps.onError);
+        continue;
+      }
       await this.pause(project_id).then(() => paused.push(project_id), this.deps.onError);
     }
     for (const { project_id } of await store.idleSandboxes(db, 'paused', idle.stopAfterMs)) {
