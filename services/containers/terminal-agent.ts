@@ -195,12 +195,28 @@ export class FrameReader {
   }
 }
 
-/** Attaches to a terminal; resolves once the agent switched protocols. TERMINAL_NOT_FOUND when it knows no such id. */
-export function attachTerminal(
-  endpoint: AgentEndpointRef,
-  id: string,
-  handlers: { onFrame(frame: AgentFrame): void; onEnd(error?: AppError): void },
-): Promise<TerminalLink> {
+type AttachHandlers = { onFrame(frame: AgentFrame): void; onEnd(error?: AppError): void };
+
+/**
+ * Attaches to a terminal; resolves once the agent switched protocols. TERMINAL_NOT_FOUND when it knows no such id.
+ * A refused connection (a sandbox just started: its agent is not listening yet) is retried for a moment.
+ */
+export async function attachTerminal(endpoint: AgentEndpointRef, id: string, handlers: AttachHandlers): Promise<TerminalLink> {
+  const giveUpAt = Date.now() + START_WAIT_MS;
+  for (;;) {
+    try {
+      return await attachOnce(endpoint, id, handlers);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNREFUSED' || Date.now() >= giveUpAt) {
+        throw err instanceof AppError ? err : unavailable(`could not be reached (${code ?? (err as Error).message})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+function attachOnce(endpoint: AgentEndpointRef, id: string, handlers: AttachHandlers): Promise<TerminalLink> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${endpoint.url}/terminals/${id}/attach`, {
       method: 'GET',
@@ -208,7 +224,7 @@ export function attachTerminal(
       headers: { authorization: `Bearer ${endpoint.token}`, connection: 'Upgrade', upgrade: 'vaporform-terminal' },
     });
     req.on('timeout', () => req.destroy(unavailable('did not answer in time')));
-    req.on('error', (err) => reject(err instanceof AppError ? err : unavailable(`could not be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    req.on('error', reject);
     req.on('response', (res) => {
       res.resume();
       req.destroy();
