@@ -12,8 +12,8 @@
  * The shells live in the sandbox's agent, not in this process: closing the socket only detaches, and a reattach
  * (from this API instance or any other: the agent's address and token derive from the project and the server
  * secret) gets the terminal's last 64 KiB of output as `replay`, then the live output, nothing lost or doubled.
- * Access (execute on the project) is checked on every open and reattach. Output is coalesced: the first bytes
- * after a quiet moment go at once (a keystroke's echo), then at most one frame per COALESCE_MS; while the client's
+ * Access (execute on the project) is checked on every open and reattach. Output is coalesced by a token bucket:
+ * a burst of BURST_FRAMES goes at once (typing's echo never waits), beyond it one frame per COALESCE_MS; while the client's
  * socket has more than PAUSE_ABOVE_BYTES queued, the agent's connection is paused, so a flood is paced by the
  * slowest reader (the agent holds at most its queue, the shell then blocks) and no buffer here grows unbounded.
  */
@@ -41,6 +41,8 @@ const MAX_INPUT_CHARS = 64 * 1024;
 const MAX_CWD_LENGTH = 4096;
 const MAX_ID_LENGTH = 128;
 const COALESCE_MS = 4;
+/** Frames sent at once before coalescing starts: typing never waits, a flood soon does. */
+const BURST_FRAMES = 16;
 const MAX_FRAME_CHARS = 64 * 1024;
 const PAUSE_ABOVE_BYTES = 256 * 1024;
 const RESUME_BELOW_BYTES = 64 * 1024;
@@ -87,7 +89,8 @@ class AttachedTerminal {
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
   private pacer: NodeJS.Timeout | undefined;
-  private lastSent = 0;
+  private tokens = BURST_FRAMES;
+  private refilledAt = performance.now();
 
   constructor(
     private readonly connection: Connection,
@@ -132,12 +135,19 @@ class AttachedTerminal {
     this.link?.close();
   }
 
+  /** Frames may go at once while the bucket holds a token; it refills by one every COALESCE_MS. */
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(BURST_FRAMES, this.tokens + (now - this.refilledAt) / COALESCE_MS);
+    this.refilledAt = now;
+  }
+
   private schedule(): void {
     if (this.pending.length >= MAX_FRAME_CHARS) return this.flush();
     if (this.timer) return;
-    const wait = this.lastSent + COALESCE_MS - performance.now();
-    if (wait <= 0) this.flush();
-    else this.timer = setTimeout(() => this.flush(), wait);
+    this.refill();
+    if (this.tokens >= 1) this.flush();
+    else this.timer = setTimeout(() => this.flush(), (1 - this.tokens) * COALESCE_MS);
   }
 
   private flush(): void {
@@ -146,7 +156,8 @@ class AttachedTerminal {
     if (this.pending === '') return;
     this.connection.send({ type: 'terminal.output', terminalId: this.terminalId, data: this.pending });
     this.pending = '';
-    this.lastSent = performance.now();
+    this.refill();
+    this.tokens = Math.max(0, this.tokens - 1);
     if (this.pacer === undefined && this.connection.bufferedAmount > PAUSE_ABOVE_BYTES && this.link) {
       const socket = this.link.socket;
       socket.pause();
