@@ -124,7 +124,9 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
     h('p', {}, 'Editor, terminal and preview arrive with the sandbox'),
   );
   let stopTerminals: (() => void) | undefined;
-  function showTerminal() {
+  function showTerminal(event: Event) {
+    const tab = event.currentTarget as HTMLElement;
+    for (const other of tab.parentElement?.children ?? []) other.classList.toggle('active', other === tab);
     if (stopTerminals) return;
     const host = h('div', { class: 'terminal-host' });
     placeholder.replaceWith(host);

@@ -1,0 +1,112 @@
+/**
+ * The IDE's terminal in a real Chromium against the real API and sandbox: type into xterm.js, see the shell's
+ * output; reload the page and find the same shell, its recent output replayed.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { buildIde, launchChromium } from '../helpers/browser.js';
+import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { createProject } from '../helpers/sandbox.js';
+
+let ide: Awaited<ReturnType<typeof buildIde>>;
+let testApp: TestApp;
+let browser: Browser;
+let page: Page;
+let user: SignedIn;
+let projectId: string;
+const pageErrors: string[] = [];
+const artifacts = path.resolve('.data/test-artifacts');
+
+beforeAll(async () => {
+  ide = await buildIde();
+  testApp = await startTestApp({ env: { IDE_DIST_DIR: ide.distDir } });
+  const api = new ApiClient(testApp.baseUrl);
+  user = await signUp(api, 'term-e2e');
+  projectId = await createProject(api, user);
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${message.text()}`);
+  });
+  await mkdir(artifacts, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await testApp?.services.sandboxes.destroy(projectId).catch(() => {});
+  await testApp?.close();
+  await ide?.remove();
+});
+
+const byTestId = (id: string) => page.getByTestId(id);
+
+/** The visible terminal's text (xterm's DOM renderer keeps one row per element). */
+function screenText(): Promise<string> {
+  return byTestId('terminal-view').filter({ visible: true }).locator('.xterm-rows').innerText();
+}
+
+async function waitForScreen(match: RegExp): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const text = await screenText().catch(() => '');
+    if (match.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(match)}; it shows:\n${text}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+async function openTerminal(): Promise<void> {
+  await page.goto(`${testApp.baseUrl}/#/projects/${projectId}`);
+  await byTestId('tab-terminal').click();
+  await byTestId('terminal-view').filter({ visible: true }).waitFor();
+  await waitForScreen(/\$ *$/m);
+  await byTestId('terminal-view').filter({ visible: true }).click();
+}
+
+describe('browser terminal', () => {
+  it('types into a real shell, and finds the same shell after a reload', { timeout: 120_000 }, async () => {
+    await page.goto(testApp.baseUrl);
+    await byTestId('auth-screen').waitFor();
+    await byTestId('auth-email').fill(user.email);
+    await byTestId('auth-password').fill('correct horse battery');
+    await byTestId('auth-submit').click();
+    await byTestId('projects-screen').or(byTestId('projects-empty')).first().waitFor();
+
+    await openTerminal();
+    await page.keyboard.type('echo hello');
+    await page.keyboard.press('Enter');
+    const first = await waitForScreen(/^hello$/m);
+    expect(first).toContain('echo hello');
+    await page.keyboard.type('export MARK=$((40+2)); echo "set-$MARK"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(/^set-42$/m);
+    await page.screenshot({ path: path.join(artifacts, 'terminal.png') });
+
+    // A reload drops the socket and the page: the terminal reattaches to the same shell and replays its output.
+    await page.reload();
+    await byTestId('tab-terminal').click();
+    const replayed = await waitForScreen(/^set-42$/m);
+    expect(replayed).toContain('hello');
+    await byTestId('terminal-view').filter({ visible: true }).click();
+    await page.keyboard.type('echo "again-$MARK"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(/^again-42$/m);
+    await page.screenshot({ path: path.join(artifacts, 'terminal-reattached.png') });
+
+    // A second tab is a second shell.
+    await byTestId('terminal-new').click();
+    expect(await byTestId('terminal-tab').count()).toBe(2);
+    await waitForScreen(/\$ *$/m);
+    await byTestId('terminal-view').filter({ visible: true }).click();
+    await page.keyboard.type('echo "second-${MARK:-unset}"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(/^second-unset$/m);
+    expect(pageErrors).toEqual([]);
+  });
+});
