@@ -165,25 +165,25 @@ function frame(kind: string, payload: Buffer): Buffer {
 }
 
 /**
- * Splits the agent's byte stream into frames; throws on anything a well-behaved agent never sends (an unknown
- * type, a frame over the cap, an exit that is not 4 bytes).
+ * Splits the agent's byte stream into frames. Anything a well-behaved agent never sends (an unknown type, a frame
+ * over the cap, an exit that is not 4 bytes) is an error; the frames before it are still returned.
  */
 export class FrameReader {
   private buffered: Buffer[] = [];
 
-  push(chunk: Buffer): AgentFrame[] {
+  push(chunk: Buffer): { frames: AgentFrame[]; error?: AppError } {
     this.buffered.push(chunk);
     const frames: AgentFrame[] = [];
     let data = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
     while (data.length >= 5) {
       const kind = String.fromCharCode(data[0]!);
       const size = data.readUInt32BE(1);
-      if (size > MAX_AGENT_FRAME_BYTES) throw unavailable(`sent a terminal frame of ${size} bytes`);
-      if (kind !== 'R' && kind !== 'O' && kind !== 'X') throw unavailable('sent a terminal frame of an unknown type');
+      if (size > MAX_AGENT_FRAME_BYTES) return { frames, error: unavailable(`sent a terminal frame of ${size} bytes`) };
+      if (kind !== 'R' && kind !== 'O' && kind !== 'X') return { frames, error: unavailable('sent a terminal frame of an unknown type') };
       if (data.length < 5 + size) break;
       const payload = data.subarray(5, 5 + size);
       if (kind === 'X') {
-        if (size !== 4) throw unavailable('sent a malformed exit frame');
+        if (size !== 4) return { frames, error: unavailable('sent a malformed exit frame') };
         frames.push({ kind: 'exit', exitCode: payload.readInt32BE(0) });
       } else {
         frames.push(kind === 'R' ? { kind: 'replay', data: Buffer.from(payload) } : { kind: 'output', data: Buffer.from(payload) });
@@ -191,7 +191,7 @@ export class FrameReader {
       data = data.subarray(5 + size);
     }
     this.buffered = data.length > 0 ? [data] : [];
-    return frames;
+    return { frames };
   }
 }
 
@@ -229,6 +229,7 @@ function attachOnce(endpoint: AgentEndpointRef, id: string, handlers: AttachHand
       res.resume();
       req.destroy();
       if (res.statusCode === 404) reject(new AppError('TERMINAL_NOT_FOUND', 'This terminal does not exist (any more)', { terminalId: id }));
+      else if (res.statusCode === 429) reject(new AppError('RATE_LIMITED', 'Too many connections to this terminal at once'));
       else reject(unavailable(`refused to attach the terminal (status ${res.statusCode})`));
     });
     req.on('upgrade', (_res, socket, head) => {
@@ -245,11 +246,9 @@ function attachOnce(endpoint: AgentEndpointRef, id: string, handlers: AttachHand
       };
       const take = (chunk: Buffer) => {
         if (ended) return;
-        try {
-          for (const f of reader.push(chunk)) handlers.onFrame(f);
-        } catch (err) {
-          end(err as AppError);
-        }
+        const { frames, error } = reader.push(chunk);
+        for (const f of frames) handlers.onFrame(f);
+        if (error) end(error);
       };
       socket.on('error', () => end());
       socket.on('close', () => end());
