@@ -42,6 +42,7 @@ const (
 	// A peer that takes longer than this to accept one frame is dropped: the shell must not stall for ever.
 	attachWriteTimeout = 30 * time.Second
 	hardMaxTerminals   = 32
+	maxAttachments     = 16 // per terminal
 	// Exited terminals stay listed (their last screen can still be attached) this long, at most keepExited of them.
 	exitedTTL   = 10 * time.Minute
 	keepExited  = 8
@@ -354,6 +355,13 @@ func (ts *terminals) attach(w http.ResponseWriter, r *http.Request, id string) {
 	t := ts.get(id)
 	if t == nil {
 		writeError(w, http.StatusNotFound, "TERMINAL_NOT_FOUND", "no such terminal")
+		return
+	}
+	t.mu.Lock()
+	full := len(t.attached) >= maxAttachments
+	t.mu.Unlock()
+	if full {
+		writeError(w, http.StatusTooManyRequests, "TERMINAL_BUSY", "too many connections to this terminal")
 		return
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "vaporform-terminal") {

@@ -235,6 +235,8 @@ export function registerTerminals(realtime: RealtimeService, containers: Contain
       });
     } catch (err) {
       if (mine.get(terminalId) === terminal) mine.delete(terminalId);
+      // A shell nobody can reach would hold a place and keep the sandbox awake: hang it up.
+      if (!reattach) await closeTerminal(endpoint, terminalId).catch(() => {});
       throw err;
     }
     terminal.link.start();
