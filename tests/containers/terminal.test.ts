@@ -3,7 +3,9 @@
  * reattach to the same shell with its recent output (from this API instance and another), exit, the per-project
  * cap, access, and malformed messages refused with codes.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diskPaths } from '../../services/containers/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { eventually } from '../helpers/poll.js';
@@ -260,6 +262,28 @@ describe('terminals', () => {
       type(socket, terminalId, 'echo "still-$((1+1))-here"\r');
       await until(socket, terminalId, 'still-2-here');
       await closeTerminal(socket, terminalId);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('terminals and the project', () => {
+  it('deleting a project with a live terminal removes its sandbox and its disk', async () => {
+    const id = await createProject(api, owner);
+    projects.push(id);
+    const socket = await connect(t, owner);
+    try {
+      const { terminalId } = await open(socket, { projectId: id });
+      type(socket, terminalId, 'cd /workspace && sleep 600 & echo "bg-$((2+3))-started"\r');
+      await until(socket, terminalId, 'bg-5-started');
+      const deleted = await api.delete(`/api/v1/projects/${id}`, { token: owner.accessToken });
+      expect(deleted.status, deleted.text).toBe(204);
+      const paths = diskPaths(t.config.sandbox.disksDir, id);
+      expect(existsSync(paths.image)).toBe(false);
+      expect(existsSync(paths.mount)).toBe(false);
+      // The client hears that its shell went with the sandbox.
+      await socket.next((m) => (m.type === 'terminal.detached' || m.type === 'terminal.exit') && m.terminalId === terminalId, 10_000);
     } finally {
       socket.close();
     }
