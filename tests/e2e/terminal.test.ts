@@ -1,6 +1,6 @@
 /**
  * The IDE's terminal in a real Chromium against the real API and sandbox: type into xterm.js, see the shell's
- * output; reload the page and find the same shell, its recent output replayed.
+ * output; reload the page, or drop its socket, and find the same shell, its recent output replayed.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -70,7 +70,7 @@ async function openTerminal(): Promise<void> {
 }
 
 describe('browser terminal', () => {
-  it('types into a real shell, and finds the same shell after a reload', { timeout: 120_000 }, async () => {
+  it('types into a real shell, and finds the same shell after a reload and after a dropped socket', { timeout: 120_000 }, async () => {
     await page.goto(testApp.baseUrl);
     await byTestId('auth-screen').waitFor();
     await byTestId('auth-email').fill(user.email);
@@ -98,6 +98,16 @@ describe('browser terminal', () => {
     await page.keyboard.press('Enter');
     await waitForScreen(/^again-42$/m);
     await page.screenshot({ path: path.join(artifacts, 'terminal-reattached.png') });
+
+    // The network drops (the server ends the socket): the page reconnects and the same shell carries on.
+    const sockets = (testApp.app as unknown as { websocketServer: { clients: Set<{ terminate(): void }> } }).websocketServer;
+    for (const client of sockets.clients) client.terminate();
+    await page.waitForTimeout(300);
+    await byTestId('terminal-view').filter({ visible: true }).click();
+    await page.keyboard.type('echo "dropped-$MARK"');
+    await page.keyboard.press('Enter');
+    const afterDrop = await waitForScreen(/^dropped-42$/m);
+    expect(afterDrop).toContain('again-42');
 
     // A second tab is a second shell.
     await byTestId('terminal-new').click();

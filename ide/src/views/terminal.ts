@@ -59,6 +59,7 @@ const THEME: ITheme = {
 };
 
 const MAX_TABS = 8;
+const MAX_QUEUED_INPUT = 4096;
 
 type TabState = 'opening' | 'live' | 'exited' | 'gone';
 
@@ -74,6 +75,8 @@ interface Tab {
   button: HTMLElement;
   /** A reattach after the agent dropped the connection is tried once. */
   retried: boolean;
+  /** Input typed while not attached, sent once attached. */
+  queued: string;
 }
 
 function storageKey(projectId: string): string {
@@ -196,14 +199,16 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
       h('span', { class: 'terminal-tab-label' }),
       h('button', { type: 'button', class: 'terminal-close', title: 'Close terminal', 'aria-label': 'Close terminal', testid: 'terminal-close' }, '×'),
     );
-    const tab: Tab = { key, terminalId, state: 'opening', request: null, term, fit, host, button, retried: false };
+    const tab: Tab = { key, terminalId, state: 'opening', request: null, term, fit, host, button, retried: false, queued: '' };
     button.addEventListener('click', (event) => {
       if ((event.target as HTMLElement).closest('.terminal-close')) close(tab);
       else select(tab);
     });
     term.open(host);
     term.onData((data) => {
-      if (tab.state === 'live' && tab.terminalId) realtime.send({ type: 'terminal.input', terminalId: tab.terminalId, data });
+      const sent = tab.state === 'live' && tab.terminalId !== null && realtime.send({ type: 'terminal.input', terminalId: tab.terminalId, data });
+      // Typed while the connection is down: kept (a little) for the shell once reattached.
+      if (!sent && (tab.state === 'live' || tab.state === 'opening') && tab.queued.length + data.length <= MAX_QUEUED_INPUT) tab.queued += data;
     });
     term.onResize(({ cols, rows }) => {
       if (tab.state === 'live' && tab.terminalId) realtime.send({ type: 'terminal.resize', terminalId: tab.terminalId, cols, rows });
@@ -247,6 +252,10 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
       remember();
       renderTabs();
       if (tab === active) fitActive();
+      if (tab.queued) {
+        realtime.send({ type: 'terminal.input', terminalId: tab.terminalId, data: tab.queued });
+        tab.queued = '';
+      }
     } else if (message.type === 'terminal.output') {
       const tab = byTerminal(message);
       if (tab && tab.state === 'live' && typeof message.data === 'string') tab.term.write(message.data);
