@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { eventually } from '../helpers/poll.js';
 import { createProject } from '../helpers/sandbox.js';
+import { TestSocket } from '../helpers/ws.js';
 
 let ide: Awaited<ReturnType<typeof buildIde>>;
 let testApp: TestApp;
@@ -58,6 +60,18 @@ async function waitForScreen(match: RegExp): Promise<string> {
     if (match.test(text)) return text;
     if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(match)}; it shows:\n${text}`);
     await page.waitForTimeout(50);
+  }
+}
+
+/** How many connections are attached to the project's terminals, as the API lists them. */
+async function attachedCount(): Promise<number> {
+  const socket = await TestSocket.open(`${testApp.baseUrl.replace('http', 'ws')}/api/v1/ws?token=${user.accessToken}`);
+  try {
+    socket.send({ type: 'terminal.list', id: 'count', projectId });
+    const listed = await socket.next((m) => m.type === 'terminal.listed' && m.id === 'count');
+    return listed.terminals.reduce((sum: number, t: { attached: number }) => sum + t.attached, 0);
+  } finally {
+    socket.close();
   }
 }
 
@@ -117,6 +131,18 @@ describe('browser terminal', () => {
     await page.keyboard.type('echo "second-${MARK:-unset}"');
     await page.keyboard.press('Enter');
     await waitForScreen(/^second-unset$/m);
+
+    // A new browser tab (no terminals of its own yet) takes over the project's shells nobody is attached to.
+    const context = page.context();
+    await page.close();
+    await eventually(async () => (await attachedCount()) === 0, 'the closed page detached its terminals', 10_000);
+    page = await context.newPage();
+    await page.goto(`${testApp.baseUrl}/#/projects/${projectId}`);
+    await byTestId('tab-terminal').click();
+    await expect.poll(() => byTestId('terminal-tab').count(), { timeout: 15_000 }).toBe(2);
+    const shown = await waitForScreen(/^(second-unset|dropped-42)$/m);
+    expect(shown).toMatch(/second-unset|dropped-42/);
+    await page.screenshot({ path: path.join(artifacts, 'terminal-taken-over.png') });
     expect(pageErrors).toEqual([]);
   });
 });

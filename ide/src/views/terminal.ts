@@ -3,7 +3,7 @@
  * services/containers/terminal-stream.ts). Self-contained: give it an element and the project's realtime channel.
  * xterm and its add-ons load lazily, the first time a panel mounts. The shells outlive the socket: after a
  * reconnect (or a reload: this tab's terminal ids are kept in sessionStorage) each tab reattaches to its shell,
- * shows its recent output and continues.
+ * shows its recent output and continues; a new browser tab takes over the project's shells nobody is attached to.
  */
 import type { FitAddon } from '@xterm/addon-fit';
 import type { ITheme, Terminal } from '@xterm/xterm';
@@ -287,8 +287,40 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
 
   const stopMessages = realtime.onMessage(onMessage);
   // Every (re)connection: the shells are still there, reattach each tab that was live or on its way.
+  /**
+   * The first tabs: this browser tab's shells (kept in sessionStorage); else the project's shells nobody is attached
+   * to (another tab was closed; they hold places under the cap); else a new shell. Asking needs the connection.
+   */
+  let started = false;
+  const listRequest = 'term-list';
+  const start = () => {
+    if (started || !xterm) return;
+    const kept = storedIds(projectId);
+    if (kept.length > 0) {
+      started = true;
+      for (const id of kept) create(id);
+    } else if (realtime.send({ type: 'terminal.list', id: listRequest, projectId })) {
+      started = true;
+    }
+  };
+  const onListed = (message: ServerMessage) => {
+    if (message.id !== listRequest && message.replyTo !== listRequest) return;
+    const listed = message.type === 'terminal.listed' && Array.isArray(message.terminals) ? (message.terminals as unknown[]) : [];
+    const free = listed
+      .map((t) => t as { terminalId?: unknown; exited?: unknown; attached?: unknown })
+      .filter((t) => typeof t.terminalId === 'string' && t.exited === false && t.attached === 0)
+      .map((t) => t.terminalId as string)
+      .slice(0, MAX_TABS);
+    if (free.length === 0) create(null);
+    else for (const id of free) create(id);
+  };
+  const stopListed = realtime.onMessage((message) => {
+    if (message.type === 'terminal.listed' || message.type === 'error') onListed(message);
+  });
+
   const stopConnected = realtime.onConnected(() => {
     for (const tab of tabs) if (tab.state === 'live' || tab.state === 'opening') attach(tab);
+    start();
   });
 
   const resizeObserver = new ResizeObserver(() => fitActive());
@@ -303,9 +335,7 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
       if (disposed) return;
       xterm = loaded;
       showStatus(null);
-      const kept = storedIds(projectId);
-      if (kept.length === 0) create(null);
-      else for (const id of kept) create(id);
+      start();
     },
     () => showStatus('The terminal could not be loaded; reload the page'),
   );
@@ -313,6 +343,7 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
   return () => {
     disposed = true;
     stopMessages();
+    stopListed();
     stopConnected();
     resizeObserver.disconnect();
     for (const tab of tabs) {
