@@ -258,7 +258,8 @@ func (t *terminal) wait(readerDone chan struct{}) {
 	select {
 	case <-readerDone:
 	case <-time.After(drainGrace):
-		// Something in the background still holds the terminal: the session ends with its shell.
+		// Something in the background still holds the terminal: the session is hung up with its shell (as when a
+		// terminal window closes; nohup'd programs stay).
 		hangUp(t.cmd.Process.Pid, syscall.SIGHUP)
 		t.master.Close()
 		<-readerDone
@@ -284,7 +285,6 @@ func (t *terminal) wait(readerDone chan struct{}) {
 		}
 		close(a.frames) // the writer ends the connection after the exit frame
 	}
-	time.AfterFunc(hangupGrace, func() { hangUp(t.cmd.Process.Pid, syscall.SIGKILL) })
 }
 
 // hangUp signals every process of the shell's session (job control gives each job a group of its own).

@@ -239,6 +239,11 @@ export function registerTerminals(realtime: RealtimeService, containers: Contain
       if (!reattach) await closeTerminal(endpoint, terminalId).catch(() => {});
       throw err;
     }
+    if (mine.get(terminalId) !== terminal) {
+      // A newer open of the same terminal on this connection took over meanwhile.
+      terminal.detach();
+      return;
+    }
     terminal.link.start();
   });
 

@@ -132,6 +132,26 @@ describe('terminals', () => {
     }
   });
 
+  it('keeps one attachment when a connection opens the same terminal twice at once: output is never doubled', async () => {
+    const socket = await connect(t, owner);
+    try {
+      const { terminalId } = await open(socket);
+      socket.send({ type: 'terminal.open', id: 'twice-1', projectId, terminalId, cols: 80, rows: 24 });
+      socket.send({ type: 'terminal.open', id: 'twice-2', projectId, terminalId, cols: 80, rows: 24 });
+      await socket.next((m) => m.type === 'terminal.opened' && m.id === 'twice-2', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.messages.splice(0);
+      type(socket, terminalId, 'echo "once-$((3*3))-only"\r');
+      await until(socket, terminalId, /once-9-only[\s\S]*\$ $/);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const late = socket.messages.filter((m) => m.type === 'terminal.output').map((m) => m.data).join('');
+      expect(late).not.toContain('once-9-only');
+      await closeTerminal(socket, terminalId);
+    } finally {
+      socket.close();
+    }
+  });
+
   it('lets another API instance reattach: the shell lives in the sandbox', async () => {
     const other = await startTestApp({ database: t.database, env: { JWT_SECRET: t.config.auth.jwtSecret } });
     const here = await connect(t, owner);
