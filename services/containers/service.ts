@@ -120,6 +120,11 @@ export class ContainersService {
     return startExec(this.deps.docker, container, { ...request, cwd }, output);
   }
 
+  /** Throws unless the principal may still run commands in the project (an attached terminal re-checks with it). */
+  async checkExecute(principal: Principal, projectId: string): Promise<void> {
+    await this.deps.authorize(principal, projectId, 'execute');
+  }
+
   /**
    * The project's agent for its terminals, the caller's execute permission checked (on every open and reattach)
    * and the sandbox started or resumed as needed; `cwd` resolved like exec's.

@@ -12,7 +12,7 @@
  * The shells live in the sandbox's agent, not in this process: closing the socket only detaches, and a reattach
  * (from this API instance or any other: the agent's address and token derive from the project and the server
  * secret) gets the terminal's last 64 KiB of output as `replay`, then the live output, nothing lost or doubled.
- * Access (execute on the project) is checked on every open and reattach. Output is coalesced by a token bucket:
+ * Access (execute on the project) is checked on every open and reattach, and again on input every 30 s. Output is coalesced by a token bucket:
  * a burst of BURST_FRAMES goes at once (typing's echo never waits), beyond it one frame per COALESCE_MS; while the client's
  * socket has more than PAUSE_ABOVE_BYTES queued, the agent's connection is paused, so a flood is paced by the
  * slowest reader (the agent holds at most its queue, the shell then blocks) and no buffer here grows unbounded.
@@ -47,6 +47,7 @@ const MAX_FRAME_CHARS = 64 * 1024;
 const PAUSE_ABOVE_BYTES = 256 * 1024;
 const RESUME_BELOW_BYTES = 64 * 1024;
 const PACE_POLL_MS = 10;
+const ACCESS_RECHECK_MS = 30_000;
 /** Input queued towards the agent beyond this is refused: the shell is not reading it. */
 const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
 
@@ -84,6 +85,8 @@ function sizeOf(message: ClientMessage): { cols: number; rows: number } {
 class AttachedTerminal {
   link: TerminalLink | null = null;
   exited = false;
+  /** When access was last confirmed (Date.now()). */
+  checkedAt = Date.now();
   private detachedByUs = false;
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
@@ -175,7 +178,7 @@ class AttachedTerminal {
   }
 }
 
-export function registerTerminals(realtime: RealtimeService, containers: ContainersService): void {
+export function registerTerminals(realtime: RealtimeService, containers: ContainersService, onError: (err: unknown) => void): void {
   const attachedOf = new WeakMap<Connection, Map<string, AttachedTerminal>>();
 
   const attached = (connection: Connection): Map<string, AttachedTerminal> => {
@@ -247,8 +250,25 @@ export function registerTerminals(realtime: RealtimeService, containers: Contain
     terminal.link.start();
   });
 
+  /**
+   * Access is checked on every open; while attached, input re-checks it at most every ACCESS_RECHECK_MS (in the
+   * background), so someone removed from the project, or the project deleted, loses the shell soon after.
+   */
+  const recheck = (connection: Connection, terminal: AttachedTerminal) => {
+    const now = Date.now();
+    if (now - terminal.checkedAt < ACCESS_RECHECK_MS) return;
+    terminal.checkedAt = now;
+    containers.checkExecute(connection.principal, terminal.projectId).catch((err: unknown) => {
+      if (!(err instanceof AppError)) onError(err);
+      terminal.detach();
+      const error = err instanceof AppError ? err : new AppError('FORBIDDEN', 'Access to the project could not be confirmed');
+      connection.send({ type: 'terminal.detached', terminalId: terminal.terminalId, reason: error.code, message: error.message });
+    });
+  };
+
   realtime.handle('terminal.input', (connection, message) => {
     const terminal = attachedTerminal(connection, message);
+    recheck(connection, terminal);
     const data = message.data;
     if (typeof data !== 'string' || data.length > MAX_INPUT_CHARS) fail(`data is a string of at most ${MAX_INPUT_CHARS} characters`);
     if (terminal.exited || !terminal.link || data === '') return;

@@ -122,7 +122,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     config: config.sandbox,
   });
   registerExecStreaming(realtime, containers, onError);
-  registerTerminals(realtime, containers);
+  registerTerminals(realtime, containers, onError);
   const preview = new PreviewService({ db, manager: sandboxes, authorize, origin: config.previewOrigin });
   const files = new FilesService({
     sandboxes,
