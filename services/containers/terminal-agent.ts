@@ -28,6 +28,8 @@ export const TERMINAL_ID = /^[0-9a-f]{32}$/;
 /** The largest frame accepted from the agent: its replay (64 KiB) and output chunks (16 KiB) with room to spare. */
 export const MAX_AGENT_FRAME_BYTES = 128 * 1024;
 const MAX_ANSWER_BYTES = 256 * 1024;
+/** The largest time a Date holds: a start time past it is not one. */
+const MAX_DATE_MS = 8.64e15;
 const REQUEST_TIMEOUT_MS = 10_000;
 const START_WAIT_MS = 2000;
 
@@ -118,7 +120,7 @@ export async function listTerminals(endpoint: AgentEndpointRef): Promise<AgentTe
     const int = (v: unknown) => Number.isSafeInteger(v);
     if (
       typeof t !== 'object' || t === null || typeof t.id !== 'string' || !TERMINAL_ID.test(t.id) ||
-      !int(t.pid) || !int(t.cols) || !int(t.rows) || !int(t.startedAt) || typeof t.exited !== 'boolean' ||
+      !int(t.pid) || !int(t.cols) || !int(t.rows) || !int(t.startedAt) || Math.abs(t.startedAt as number) > MAX_DATE_MS || typeof t.exited !== 'boolean' ||
       !int(t.exitCode) || !int(t.attached)
     ) {
       throw unavailable('gave a terminal list of the wrong shape');

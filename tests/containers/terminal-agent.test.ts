@@ -119,6 +119,8 @@ describe('terminal agent answers', () => {
     expect(await codeOf(listTerminals(agent))).toBe('UPSTREAM_UNAVAILABLE');
     body = JSON.stringify([{ id: ID, pid: 1, cols: 80, rows: 24, startedAt: 1, exited: false, exitCode: 0, attached: 0, extra: 'x'.repeat(300_000) }]);
     expect(await codeOf(listTerminals(agent))).toBe('UPSTREAM_UNAVAILABLE');
+    body = JSON.stringify([{ id: ID, pid: 1, cols: 80, rows: 24, startedAt: 9e15, exited: false, exitCode: 0, attached: 0 }]);
+    expect(await codeOf(listTerminals(agent))).toBe('UPSTREAM_UNAVAILABLE');
     body = 'not json';
     expect(await codeOf(listTerminals(agent))).toBe('UPSTREAM_UNAVAILABLE');
   });
