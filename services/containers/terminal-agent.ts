@@ -155,8 +155,8 @@ export interface TerminalLink {
   start(): void;
   input(data: Buffer): void;
   resize(cols: number, rows: number): void;
-  /** Detaches (the terminal keeps running). */
-  close(): void;
+  /** Detaches (the terminal keeps running); with an error, the link ends with it. */
+  close(error?: AppError): void;
 }
 
 function frame(kind: string, payload: Buffer): Buffer {
@@ -269,7 +269,7 @@ function attachOnce(endpoint: AgentEndpointRef, id: string, handlers: AttachHand
           payload.writeUInt16BE(rows, 2);
           socket.write(frame('S', payload));
         },
-        close: () => end(),
+        close: (error) => end(error),
       });
     });
     req.end();

@@ -48,6 +48,7 @@ const PAUSE_ABOVE_BYTES = 256 * 1024;
 const RESUME_BELOW_BYTES = 64 * 1024;
 const PACE_POLL_MS = 10;
 const ACCESS_RECHECK_MS = 30_000;
+const REPLAY_TIMEOUT_MS = 10_000;
 /** Input queued towards the agent beyond this is refused: the shell is not reading it. */
 const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
 
@@ -102,12 +103,29 @@ class AttachedTerminal {
     readonly endpoint: AgentEndpointRef,
     private readonly onOpened: (replay: string) => void,
     private readonly onGone: () => void,
-  ) {}
+  ) {
+    this.opened = new Promise((resolve, reject) => {
+      this.settleOpened = (error) => (error ? reject(error) : resolve());
+    });
+    this.opened.catch(() => {}); // awaited by the open; a late failure is no one's to handle
+  }
+
+  /** Settles with the replay (the first frame): the open succeeded, or the agent failed it. */
+  readonly opened: Promise<void>;
+  private settleOpened!: (error?: AppError) => void;
+  private replayed = false;
 
   onFrame(frame: AgentFrame): void {
+    if (!this.replayed && frame.kind !== 'replay') {
+      this.link?.close(new AppError('UPSTREAM_UNAVAILABLE', "The sandbox's agent did not begin with the terminal's replay"));
+      return;
+    }
     if (frame.kind === 'replay') {
+      if (this.replayed) return this.link?.close(new AppError('UPSTREAM_UNAVAILABLE', "The sandbox's agent replayed twice"));
+      this.replayed = true;
       // The scrollback may begin inside a character: a lone continuation byte decodes to U+FFFD, dropped here.
       this.onOpened(this.decoder.write(frame.data).replace(/^\uFFFD+/, ''));
+      this.settleOpened();
     } else if (frame.kind === 'output') {
       this.pending += this.decoder.write(frame.data);
       this.schedule();
@@ -123,6 +141,16 @@ class AttachedTerminal {
     this.flush();
     this.stopPacing();
     this.onGone();
+    if (!this.replayed) {
+      // The open's own error answers the client.
+      this.settleOpened(
+        error ??
+          (this.detachedByUs
+            ? new AppError('CONFLICT', 'Another open of this terminal on this connection took over')
+            : new AppError('UPSTREAM_UNAVAILABLE', "The sandbox's agent closed the terminal before its replay")),
+      );
+      return;
+    }
     if (this.exited || this.detachedByUs) return;
     // The agent went away (sandbox stopped, broken or hostile frames): the client may try to reattach.
     this.connection.send({
@@ -245,9 +273,21 @@ export function registerTerminals(realtime: RealtimeService, containers: Contain
     if (mine.get(terminalId) !== terminal) {
       // A newer open of the same terminal on this connection took over meanwhile.
       terminal.detach();
-      return;
+      throw new AppError('CONFLICT', 'Another open of this terminal on this connection took over');
     }
     terminal.link.start();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AppError('TIMEOUT', "The sandbox's agent did not send the terminal's replay in time")), REPLAY_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([terminal.opened, late]);
+    } catch (err) {
+      terminal.detach();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   });
 
   /**
