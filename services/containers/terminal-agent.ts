@@ -249,7 +249,10 @@ function attachOnce(endpoint: AgentEndpointRef, id: string, handlers: AttachHand
       const take = (chunk: Buffer) => {
         if (ended) return;
         const { frames, error } = reader.push(chunk);
-        for (const f of frames) handlers.onFrame(f);
+        for (const f of frames) {
+          if (ended) return; // a handler ended the link over a frame: the rest are not delivered
+          handlers.onFrame(f);
+        }
         if (error) end(error);
       };
       socket.on('error', () => end());

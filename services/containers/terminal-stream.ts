@@ -95,6 +95,10 @@ class AttachedTerminal {
   private pacer: NodeJS.Timeout | undefined;
   private tokens = BURST_FRAMES;
   private refilledAt = performance.now();
+  /** Settles with the replay (the first frame): the open succeeded, or the agent failed it. */
+  readonly opened: Promise<void>;
+  private settleOpened!: (error?: AppError) => void;
+  private replayed = false;
 
   constructor(
     private readonly connection: Connection,
@@ -109,11 +113,6 @@ class AttachedTerminal {
     });
     this.opened.catch(() => {}); // awaited by the open; a late failure is no one's to handle
   }
-
-  /** Settles with the replay (the first frame): the open succeeded, or the agent failed it. */
-  readonly opened: Promise<void>;
-  private settleOpened!: (error?: AppError) => void;
-  private replayed = false;
 
   onFrame(frame: AgentFrame): void {
     if (!this.replayed && frame.kind !== 'replay') {
