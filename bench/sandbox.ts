@@ -7,23 +7,9 @@
  * Needs the sandbox images (`npm run images:build`). Removes every sandbox it made.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { freePort, startPostgres, stopAll } from '../infra/lib/components.mjs';
-import { ensurePostgres } from '../infra/lib/prereqs.mjs';
-import { loadConfig } from '../lib/config.js';
-import { createPool } from '../lib/db.js';
-import { InProcessEventBus } from '../lib/event-bus.js';
-import { migrate } from '../lib/migrate.js';
-import { LocalObjectStore } from '../lib/object-store.js';
-import { MemoryRateLimiter } from '../lib/rate-limiter.js';
-import { sandboxImageName } from '../sandbox-images/names.js';
-import { createDockerClient } from '../services/containers/index.js';
-import { buildApp, createServices } from '../services/gateway/app.js';
-import { migrationSources } from '../services/gateway/migrations.js';
-import { TemporalClient } from '../workflows/client.js';
+import { startApiStack } from './lib/api-stack.js';
 
 const COLD_RUNS = 10;
 const RESUME_RUNS = 20;
@@ -60,40 +46,7 @@ function memAvailableBytes(): number {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-bench-sandbox-'));
-  chmodSync(dir, 0o755);
-  const postgres = await startPostgres({
-    bin: ensurePostgres(),
-    dataDir: path.join(dir, 'postgres'),
-    port: await freePort(),
-    logFile: path.join(dir, 'postgres.log'),
-    database: 'vaporform',
-    fsync: false,
-  });
-  const config = loadConfig({
-    DATABASE_URL: postgres.url,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dir,
-    TEMPORAL_ADDRESS: '127.0.0.1:1',
-  });
-  const db = createPool(config.databaseUrl, 10);
-  await migrate(db, migrationSources);
-  const infra = {
-    config,
-    db,
-    bus: new InProcessEventBus(() => {}),
-    docker: createDockerClient(config.docker),
-    temporal: new TemporalClient(config.temporal),
-    limiter: new MemoryRateLimiter(),
-    objects: new LocalObjectStore(path.join(dir, 'objects')),
-    imageFor: sandboxImageName,
-  };
-  const services = createServices(infra, (err) => console.error(err));
-  const app = await buildApp(infra, services, { logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
+  const { infra, services, base, close } = await startApiStack('sandbox');
   const projects: string[] = [];
 
   const call = async (method: string, url: string, body?: unknown, token?: string, raw?: Buffer) => {
@@ -203,11 +156,7 @@ async function main(): Promise<void> {
     console.log(`    (MemAvailable dropped by ${mib(before - after)} MiB per sandbox meanwhile)`);
   } finally {
     for (const project of projects) await services.sandboxes.destroy(project).catch((err) => console.error(err));
-    await app.close();
-    await db.end();
-    await infra.temporal.close();
-    await stopAll([postgres]);
-    await rm(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

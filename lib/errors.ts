@@ -29,6 +29,7 @@ const statusByCode = {
   API_KEY_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
+  TERMINAL_NOT_FOUND: 404,
   // 405, 409, 413, 415, 422, 429
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
@@ -43,6 +44,8 @@ const statusByCode = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   RATE_LIMITED: 429,
+  // a project's terminals are capped (the sandbox agent's TERMINAL_LIMIT)
+  TERMINAL_LIMIT: 429,
   // 5xx: ours, or a component we depend on
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,

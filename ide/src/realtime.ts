@@ -28,15 +28,33 @@ export interface ProjectStreamHandlers {
   onUnsubscribed?(reason: string | undefined): void;
 }
 
+export interface ServerMessage {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Other message types over the same socket (a terminal): send, receive, and know when a (re)connection is live. */
+export interface RealtimeChannel {
+  /** Sends when connected; false when not (send again once `onConnected` runs). */
+  send(message: { type: string; [key: string]: unknown }): boolean;
+  /** Every message from the server; returns the function that stops it. */
+  onMessage(handler: (message: ServerMessage) => void): () => void;
+  /** Runs on every (re)connection once it is live, and at once when it is live now; returns the stopper. */
+  onConnected(handler: () => void): () => void;
+}
+
 const PING_EVERY_MS = 25_000;
 const MAX_BACKOFF_MS = 15_000;
 
-export function openProjectStream(projectId: string, handlers: ProjectStreamHandlers): { close(): void } {
+export function openProjectStream(projectId: string, handlers: ProjectStreamHandlers): { close(): void } & RealtimeChannel {
   let socket: WebSocket | null = null;
   let closed = false;
+  let live = false;
   let attempt = 0;
   let retryTimer: number | undefined;
   let pingTimer: number | undefined;
+  const messageHandlers = new Set<(message: ServerMessage) => void>();
+  const connectedHandlers = new Set<() => void>();
 
   const connect = async () => {
     if (closed) return;
@@ -63,9 +81,12 @@ export function openProjectStream(projectId: string, handlers: ProjectStreamHand
       } catch {
         return;
       }
+      if (typeof data.type === 'string') for (const handler of [...messageHandlers]) handler(data as ServerMessage);
       if (data.type === 'subscribed' && data.projectId === projectId) {
         attempt = 0;
+        live = true;
         handlers.onState('live');
+        for (const handler of [...connectedHandlers]) handler();
       } else if (data.type === 'event') {
         const event = data.event as ProjectEvent;
         if (event.projectId === projectId) handlers.onEvent(event);
@@ -74,14 +95,16 @@ export function openProjectStream(projectId: string, handlers: ProjectStreamHand
         ws.close(1000);
         handlers.onState('closed', typeof data.reason === 'string' ? data.reason : undefined);
         handlers.onUnsubscribed?.(typeof data.reason === 'string' ? data.reason : undefined);
-      } else if (data.type === 'error') {
-        // A refused subscription (no access, unknown project) will not get better by retrying.
+      } else if (data.type === 'error' && !live) {
+        // A refused subscription (no access, unknown project) will not get better by retrying. Errors once live
+        // answer other messages (a terminal's), whose owners handle them.
         closed = true;
         ws.close(1000);
         handlers.onState('closed', String(data.message ?? data.code));
       }
     });
     ws.addEventListener('close', () => {
+      live = false;
       window.clearInterval(pingTimer);
       if (socket === ws) socket = null;
       if (closed) return;
@@ -94,6 +117,20 @@ export function openProjectStream(projectId: string, handlers: ProjectStreamHand
 
   void connect();
   return {
+    send(message) {
+      if (!live || !socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
+    },
+    onMessage(handler) {
+      messageHandlers.add(handler);
+      return () => messageHandlers.delete(handler);
+    },
+    onConnected(handler) {
+      connectedHandlers.add(handler);
+      if (live) handler();
+      return () => connectedHandlers.delete(handler);
+    },
     close() {
       closed = true;
       window.clearTimeout(retryTimer);

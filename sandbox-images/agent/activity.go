@@ -34,6 +34,9 @@ func busy(kind string) (done func()) {
 	}
 }
 
+// liveTerminals counts the terminals' live shells (terminals.go sets it; they keep their own registry).
+var liveTerminals func() int
+
 func serveActivity(w http.ResponseWriter, r *http.Request) {
 	activity.Lock()
 	counts := make(map[string]int, len(activity.counts))
@@ -41,6 +44,9 @@ func serveActivity(w http.ResponseWriter, r *http.Request) {
 		counts[kind] = n
 	}
 	activity.Unlock()
+	if liveTerminals != nil {
+		counts["terminals"] += liveTerminals()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(counts)
 }

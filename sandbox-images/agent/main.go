@@ -10,6 +10,7 @@
 //	          -> {exitCode, stdout, stderr, stdoutTruncated, stderrTruncated, timedOut, durationMs}
 //	/processes...: managed (background) processes, see processes.go
 //	GET  /activity -> {commands, terminals}: what runs for someone now (activity.go)
+//	/terminals...: interactive shells on pseudo-terminals (terminals.go)
 package main
 
 import (
@@ -213,6 +214,11 @@ func main() {
 	}))
 	registerProcessRoutes(mux, authed) // processes.go
 	mux.HandleFunc("/activity", authed(serveActivity))
+
+	terms := newTerminals()
+	liveTerminals = terms.live // counted by /activity
+	mux.HandleFunc("/terminals", authed(terms.route))
+	mux.HandleFunc("/terminals/", authed(terms.route))
 
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	log.Fatal(server.ListenAndServe())

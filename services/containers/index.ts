@@ -7,6 +7,7 @@ export { diskPaths, SandboxDisks } from './sandbox-disk.js';
 export { containersRoutes } from './routes.js';
 export { processRoutes } from './process-routes.js';
 export { registerExecStreaming } from './exec-stream.js';
+export { registerTerminals, MAX_TERMINALS_PER_PROJECT } from './terminal-stream.js';
 export { installHostGuard } from './network-guard.js';
 export { sandboxCreateOptions, sandboxNames, sandboxSubnet, SANDBOX_UID, WORKSPACE, HOME } from './sandbox-spec.js';
 export { PreviewService } from './preview.js';

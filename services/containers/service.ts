@@ -14,6 +14,7 @@ import { ProcessAnnouncer } from './process-events.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 import { WORKSPACE } from './sandbox-spec.js';
+import type { AgentEndpointRef } from './terminal-agent.js';
 
 /** The projects service's access check, as this service needs it. */
 export type AuthorizeProject = (
@@ -130,6 +131,23 @@ export class ContainersService {
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
     return startExec(this.deps.docker, container, { ...request, cwd }, output);
+  }
+
+  /** Throws unless the principal may still run commands in the project (an attached terminal re-checks with it). */
+  async checkExecute(principal: Principal, projectId: string): Promise<void> {
+    await this.deps.authorize(principal, projectId, 'execute');
+  }
+
+  /**
+   * The project's agent for its terminals, the caller's execute permission checked (on every open and reattach)
+   * and the sandbox started or resumed as needed; `cwd` resolved like exec's.
+   */
+  async terminalAgent(principal: Principal, projectId: string, cwd?: string): Promise<{ endpoint: AgentEndpointRef; cwd: string }> {
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    const resolved = await this.resolveCwd(projectId, project.stack, cwd);
+    const endpoint = await this.deps.manager.agentEndpoint(projectId, project.stack);
+    if (!endpoint) throw new AppError('SERVICE_UNAVAILABLE', "This sandbox's agent cannot serve terminals yet: restart the sandbox");
+    return { endpoint, cwd: resolved };
   }
 
   /**

@@ -42,6 +42,7 @@ import {
   PreviewService,
   previewRoutes,
   registerExecStreaming,
+  registerTerminals,
   pingDocker,
   SandboxDisks,
   DeploymentIdentity,
@@ -143,6 +144,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     bus,
   });
   registerExecStreaming(realtime, containers, onError);
+  registerTerminals(realtime, containers, onError);
   const preview = new PreviewService({
     db,
     manager: sandboxes,

@@ -27,6 +27,8 @@ export interface ClientMessage {
 export interface Connection {
   readonly principal: Principal;
   send(message: ServerMessage): void;
+  /** Bytes queued for the client and not yet sent: a stream (a terminal) pauses its source while this is high. */
+  readonly bufferedAmount: number;
   /** Runs when the socket closes: handlers release what they hold for this connection. */
   onClose(cleanup: () => void): void;
 }
@@ -93,6 +95,9 @@ export class RealtimeService {
           return;
         }
         socket.send(JSON.stringify(message));
+      },
+      get bufferedAmount() {
+        return socket.bufferedAmount;
       },
       onClose: (cleanup) => cleanups.push(cleanup),
     };

@@ -10,6 +10,7 @@ import { getSession } from '../session';
 import { activityPanel, type Names } from './activity';
 import { errorMessage } from './forms';
 import { membersPanel } from './members';
+import { mountTerminals } from './terminal';
 import { appShell } from './shell';
 
 export function mountProject(root: HTMLElement, projectId: string): () => void {
@@ -115,6 +116,23 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
     },
   });
 
+  // The terminal panel (views/terminal.ts) in place of the placeholder until the workbench layout arrives.
+  const placeholder = h(
+    'div',
+    { class: 'placeholder', testid: 'workspace-placeholder' },
+    h('div', { class: 'placeholder-icon', 'aria-hidden': 'true' }, '{ }'),
+    h('p', {}, 'Editor, terminal and preview arrive with the sandbox'),
+  );
+  let stopTerminals: (() => void) | undefined;
+  function showTerminal(event: Event) {
+    const tab = event.currentTarget as HTMLElement;
+    for (const other of tab.parentElement?.children ?? []) other.classList.toggle('active', other === tab);
+    if (stopTerminals) return;
+    const host = h('div', { class: 'terminal-host' });
+    placeholder.replaceWith(host);
+    stopTerminals = mountTerminals(host, { projectId: project.id, realtime: stream });
+  }
+
   renderHeader();
   void members.reload();
   replace(
@@ -141,20 +159,18 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
           'div',
           { class: 'tabs', role: 'tablist' },
           ...['Editor', 'Terminal', 'Preview'].map((label, i) =>
-            h('button', { type: 'button', role: 'tab', class: i === 0 ? 'tab active' : 'tab', disabled: true, 'aria-selected': i === 0 ? 'true' : 'false' }, label),
+            h('button', { type: 'button', role: 'tab', class: i === 0 ? 'tab active' : 'tab', disabled: label !== 'Terminal', 'aria-selected': i === 0 ? 'true' : 'false', testid: `tab-${label.toLowerCase()}`, onclick: label === 'Terminal' ? showTerminal : undefined }, label),
           ),
         ),
-        h(
-          'div',
-          { class: 'placeholder', testid: 'workspace-placeholder' },
-          h('div', { class: 'placeholder-icon', 'aria-hidden': 'true' }, '{ }'),
-          h('p', {}, 'Editor, terminal and preview arrive with the sandbox'),
-        ),
+        placeholder,
       ),
       h('aside', { class: 'right-panel', 'aria-label': 'Activity' }, activity.el),
     ),
   );
   content.className = 'workbench-host';
   content.removeAttribute('data-testid');
-  return () => stream.close();
+  return () => {
+    stopTerminals?.();
+    stream.close();
+  };
 }
