@@ -92,9 +92,11 @@ describe('browser IDE', () => {
     expect(page.url()).toContain(`#/projects/${projectId}`);
     expect(await byTestId('project-name').textContent()).toBe('Todo Tracker');
     expect(await byTestId('project-header').getByTestId('project-role').textContent()).toBe('owner');
+    await byTestId('right-tab-team').click();
     await byTestId('member-row').filter({ hasText: email }).waitFor();
+    await byTestId('right-tab-activity').click();
     await page.locator('[data-testid="activity-status"][data-state="live"]').waitFor();
-    expect(await byTestId('workspace-placeholder').textContent()).toContain('Editor, terminal and preview arrive');
+    expect(await byTestId('editor-empty').textContent()).toContain('Open a file from the explorer');
 
     // No token is within a script's reach: not in storage, not in document.cookie.
     const storage = await pageStorage();
@@ -114,12 +116,15 @@ describe('browser IDE', () => {
 
     // Invite a second account through the members panel; the event lists newest first.
     const teammate = await signUp(api, 'teammate');
+    await byTestId('right-tab-team').click();
     await byTestId('invite-email').fill(teammate.email);
     await byTestId('invite-role').selectOption('read');
     await byTestId('invite-submit').click();
     await byTestId('member-row').filter({ hasText: teammate.email }).waitFor();
+    await byTestId('right-tab-activity').click();
     await page.locator('[data-testid="activity-item"][data-event-type="member.added"]').waitFor();
-    const types = await byTestId('activity-type').allTextContents();
+    // Newest first (the sandbox's own events may come in between).
+    const types = (await byTestId('activity-type').allTextContents()).filter((type) => !type.startsWith('sandbox.') && type !== 'file.changed');
     expect(types.slice(0, 2)).toEqual(['member.added', 'project.updated']);
 
     await page.screenshot({ path: '/tmp/ide-project.png' });
