@@ -67,14 +67,20 @@ describe('browser IDE', () => {
     await byTestId('projects-empty').waitFor();
     expect(await byTestId('current-user').textContent()).toBe('Ada Lovelace');
 
-    // Create a project through the two-step dialog; it appears in the list.
+    // Create a project through the wizard; it opens, and appears in the list.
     await byTestId('new-project').click();
     await byTestId('new-project-name').fill('Todo Tracker');
     await byTestId('new-project-description').fill('Tasks with due dates');
     await byTestId('new-project-next').click();
     await byTestId('stack-python').check();
+    await byTestId('new-project-next').click();
+    await byTestId('template-empty').check();
+    await byTestId('new-project-next').click();
     await byTestId('new-project-create').click();
+    // The wizard opens the new project; back to the list.
     await byTestId('new-project-dialog').waitFor({ state: 'detached' });
+    await byTestId('project-screen').waitFor();
+    await page.locator('.crumbs a', { hasText: 'Projects' }).click();
     const row = byTestId('project-row').filter({ hasText: 'Todo Tracker' });
     await row.waitFor();
     expect(await row.getByTestId('project-stack').textContent()).toBe('Python');
