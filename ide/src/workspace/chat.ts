@@ -65,7 +65,7 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
   const cards = new Map<string, { el: HTMLElement; body: HTMLElement; state: HTMLElement; actions: HTMLElement; name: string; input: unknown }>();
 
   const runPicker = h('select', { class: 'run-picker', testid: 'run-picker', 'aria-label': 'Agent run' });
-  const statusBadge = h('span', { class: 'run-status', testid: 'run-status' });
+  const statusBadge = h('span', { class: 'run-status', testid: 'run-status', hidden: true });
   const usage = h('span', { class: 'run-usage muted small', testid: 'run-usage' });
   const cancelButton = h('button', { type: 'button', class: 'btn btn-small btn-ghost', testid: 'run-cancel', hidden: true, onclick: () => void cancel() }, 'Stop');
   const callout = h('div', { class: 'run-callout', testid: 'run-callout', hidden: true });

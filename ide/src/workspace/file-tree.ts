@@ -188,7 +188,7 @@ export function fileTree(projectId: string, options: TreeOptions): FileTree {
             { class: 'tree-actions' },
             action('Rename or move', 'tree-rename', () => void rename(node), '✎'),
             action('Download', 'tree-download', () => void download(node), '↓'),
-            action('Delete', 'tree-delete', () => void remove(node), '🗑'),
+            action('Delete', 'tree-delete', () => void remove(node), '✕'),
           )
         : h('span', { class: 'tree-actions' }, action('Download', 'tree-download', () => void download(node), '↓')),
     );
