@@ -66,6 +66,17 @@ export interface Config {
     /** Context windows in tokens by model name (LLM_CONTEXT_WINDOWS), for models the price list does not know. */
     contextWindows: Record<string, number>;
   };
+  /** What one stretch of an agent run's work (the goal, or a message) may use before it stops and asks. */
+  agents: {
+    /** AGENT_MAX_TOKENS */
+    maxTokens: number;
+    /** AGENT_MAX_COST_CENTS */
+    maxCostUsd: number;
+    /** AGENT_MAX_MINUTES */
+    maxWallMs: number;
+    /** AGENT_TOOL_TIMEOUT_SECONDS: the longest a tool other than run_command may take. */
+    toolTimeoutMs: number;
+  };
 }
 
 /** The same names as services/agents/providers' `ProviderName` (lib imports no service). */
@@ -265,5 +276,11 @@ export function loadConfig(env: Env = process.env): Config {
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
     previewOrigin: previewOrigin(env),
     llm: llmSettings(env),
+    agents: {
+      maxTokens: int(env, 'AGENT_MAX_TOKENS', 5_000_000, 1000),
+      maxCostUsd: int(env, 'AGENT_MAX_COST_CENTS', 2000, 0) / 100,
+      maxWallMs: int(env, 'AGENT_MAX_MINUTES', 120, 1) * 60_000,
+      toolTimeoutMs: int(env, 'AGENT_TOOL_TIMEOUT_SECONDS', 120, 1) * 1000,
+    },
   };
 }

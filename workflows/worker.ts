@@ -2,13 +2,15 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../lib/config.js';
-import { createActivities } from './activities/index.js';
+import { createActivities, type ActivityDeps } from './activities/index.js';
 
 export const workflowsPath = fileURLToPath(new URL('./definitions/index.ts', import.meta.url));
 
 export async function createWorker(options: {
   connection: NativeConnection;
   temporal: Config['temporal'];
+  /** What the activities act through (the agent runs' engine). */
+  deps?: ActivityDeps;
   /** Overrides for tests (a bundle built once, a shorter shutdown). */
   worker?: Partial<WorkerOptions>;
 }): Promise<Worker> {
@@ -17,7 +19,7 @@ export async function createWorker(options: {
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
     workflowsPath,
-    activities: createActivities(),
+    activities: createActivities(options.deps),
     shutdownGraceTime: '10 seconds',
     ...options.worker,
   });

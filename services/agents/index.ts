@@ -18,3 +18,23 @@ export {
   type ToolName,
 } from './tools/index.js';
 export type { ApprovalNeed, ToolCall, ToolContext, ToolDisplay, ToolJournal, ToolResult } from './tools/types.js';
+export {
+  RunsService,
+  RunEventsHub,
+  runsRoutes,
+  registerRunStreaming,
+  RunEngine,
+  RunFailure,
+  DEFAULT_RUN_LIMITS,
+  type ActivityHooks,
+  type EngineDeps,
+  type PendingApproval,
+  type Run,
+  type RunEvent,
+  type RunLimits,
+  type RunOrchestrator,
+  type RunStatus,
+  type StartRun,
+  type TurnOutcome,
+} from './runs/index.js';
+export { createProvider, PROVIDER_NAMES, type ProviderName } from './providers/index.js';

@@ -19,7 +19,19 @@ import { errorSchema } from '../../lib/http.js';
 import type { ObjectStore } from '../../lib/object-store.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { WorkerPool } from '../../lib/worker-pool.js';
-import { ApprovalPolicies, Checkpoints, policyRoutes } from '../agents/index.js';
+import {
+  ApprovalPolicies,
+  Checkpoints,
+  createProvider,
+  createToolbox,
+  policyRoutes,
+  registerRunStreaming,
+  RunEngine,
+  RunEventsHub,
+  RunsService,
+  runsRoutes,
+  type RunLimits,
+} from '../agents/index.js';
 import { AuthService, authRoutes } from '../auth/index.js';
 import {
   ContainersService,
@@ -44,6 +56,7 @@ import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import { checkSandboxImages } from '../../sandbox-images/build.js';
 import type { TemporalClient } from '../../workflows/client.js';
+import { temporalRunOrchestrator } from '../../workflows/agent-runs.js';
 import { registerErrorHandling, routeNotFound } from './errors.js';
 import { cachedCheck, registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
@@ -79,6 +92,10 @@ export interface Services {
   checkpoints: Checkpoints;
   /** Threads for work whose cost a user controls; ended when the app closes. */
   workers: WorkerPool;
+  /** Agent runs: started and steered here, run by the worker's `agentRun` workflow. */
+  runs: RunsService;
+  /** Run events as the worker appends them, live to this instance's subscribers. */
+  runEvents: RunEventsHub;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
@@ -149,7 +166,55 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     });
   const approvalPolicies = new ApprovalPolicies({ db, authorize });
   const checkpoints = new Checkpoints({ authorize, run: (projectId, stack, request) => containers.run(projectId, stack, request), db });
-  return { auth, projects, realtime, sandboxes, containers, preview, files, ir, generate, approvalPolicies, checkpoints, workers, reapSandboxes };
+  const runs = new RunsService({
+    db,
+    authorize,
+    orchestrator: temporalRunOrchestrator(infra.temporal),
+    checkpoints,
+    llm: { provider: config.llm.provider, model: config.llm.model },
+  });
+  const runEvents = new RunEventsHub({ db, bus, onError });
+  registerRunStreaming(realtime, runs, runEvents);
+  return {
+    auth,
+    projects,
+    realtime,
+    sandboxes,
+    containers,
+    preview,
+    files,
+    ir,
+    generate,
+    approvalPolicies,
+    checkpoints,
+    workers,
+    reapSandboxes,
+    runs,
+    runEvents,
+  };
+}
+
+/** The engine the worker's agent activities drive, acting through the same services as the API. */
+export function createRunEngine(infra: Infrastructure, services: Services, onError: (err: unknown) => void, limits: Partial<RunLimits> = {}): RunEngine {
+  const { config } = infra;
+  const toolbox = createToolbox({
+    ir: services.ir,
+    files: services.files,
+    generate: services.generate,
+    containers: services.containers,
+    maxCommandTimeoutMs: config.sandbox.execTimeoutMs,
+  });
+  return new RunEngine({
+    db: infra.db,
+    toolbox,
+    checkpoints: services.checkpoints,
+    ir: services.ir,
+    policies: services.approvalPolicies,
+    provider: (name) => createProvider(name, { apiKey: config.llm[name].apiKey, baseUrl: config.llm[name].baseUrl }),
+    contextWindows: config.llm.contextWindows,
+    limits,
+    onError,
+  });
 }
 
 export const API_PREFIX = '/api/v1';
@@ -188,6 +253,8 @@ export async function buildApp(
   });
   app.decorateRequest('principal', null);
   app.addHook('onClose', () => services.workers.close());
+  app.addHook('onClose', () => services.runEvents.close());
+  await services.runEvents.start();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -273,6 +340,7 @@ export async function buildApp(
       await api.register(generatorsRoutes, { generate: services.generate, authenticate });
       await api.register(previewRoutes, { preview: services.preview, authenticate });
       await api.register(policyRoutes, { policies: services.approvalPolicies, authenticate });
+      await api.register(runsRoutes, { runs: services.runs, authenticate });
     },
     { prefix: API_PREFIX },
   );

@@ -1,15 +1,9 @@
 /** Entry point of the API process: migrate, build the app, listen, and stop cleanly on SIGINT/SIGTERM. */
-import { Redis } from 'ioredis';
 import { loadConfig } from '../../lib/config.js';
-import { createPool } from '../../lib/db.js';
-import { createEventBus } from '../../lib/event-bus.js';
 import { migrate } from '../../lib/migrate.js';
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
-import { createObjectStore } from '../../lib/object-store.js';
-import { createDockerClient, installHostGuard, type Stack } from '../containers/index.js';
-import { sandboxImageName } from '../../sandbox-images/names.js';
-import { TemporalClient } from '../../workflows/client.js';
+import { installHostGuard } from '../containers/index.js';
 import { buildApp, createServices } from './app.js';
+import { createInfrastructure } from './infrastructure.js';
 import { migrationSources } from './migrations.js';
 
 /** How often the orphan reaper looks for what deleted projects left behind. */
@@ -17,24 +11,9 @@ const REAP_INTERVAL_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const db = createPool(config.databaseUrl, config.dbPoolMax);
-  const applied = await migrate(db, migrationSources);
-
   let reportError: (err: unknown) => void = (err) => console.error(err);
-  const bus = await createEventBus(config.redisUrl, (err) => reportError(err));
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
-  redis?.on('error', (err) => reportError(err));
-  const limiter: RateLimiter = redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter();
-  const infra = {
-    config,
-    db,
-    bus,
-    limiter,
-    docker: createDockerClient(config.docker),
-    temporal: new TemporalClient(config.temporal),
-    objects: createObjectStore(config),
-    imageFor: (stack: Stack) => sandboxImageName(stack, config.images.tag),
-  };
+  const { infra, close } = await createInfrastructure(config, (err) => reportError(err));
+  const applied = await migrate(infra.db, migrationSources);
   const services = createServices(infra, (err) => reportError(err));
   const app = await buildApp(infra, services);
   reportError = (err) => app.log.error({ err }, 'background failure');
@@ -65,8 +44,7 @@ async function main(): Promise<void> {
     clearInterval(sweep);
     clearInterval(reaper);
     await app.close();
-    await Promise.allSettled([bus.close(), db.end(), infra.temporal.close()]);
-    redis?.disconnect();
+    await close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

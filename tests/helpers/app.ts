@@ -21,6 +21,8 @@ export interface TestApp {
   app: FastifyInstance;
   baseUrl: string;
   config: Config;
+  /** The environment the configuration was read from (a worker process started with it acts as this app). */
+  env: Record<string, string>;
   infra: Infrastructure;
   services: Services;
   database: TestDatabase;
@@ -44,7 +46,7 @@ export interface TestAppOptions {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
-  const loaded = loadConfig({
+  const env: Record<string, string> = {
     DATABASE_URL: database.url,
     JWT_SECRET: randomBytes(32).toString('hex'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -56,7 +58,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SANDBOX_IMAGE_TAG: inject('imageTag'),
     ...(options.redis ? { REDIS_URL: inject('redisUrl') } : {}),
     ...options.env,
-  });
+  };
+  const loaded = loadConfig(env);
   // The images the global setup built, with their download cache (under the real DATA_DIR, not the tests').
   const config: Config = { ...loaded, images: { ...loaded.images, cacheDir: inject('imageSettings').cacheDir } };
   const backgroundErrors: unknown[] = [];
@@ -81,6 +84,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     config,
+    env,
     infra,
     services,
     database,
