@@ -57,6 +57,7 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
   let current: Run | null = null;
   let stopEvents = () => {};
   let lastSeq = 0;
+  let shownGeneration = 0;
   let disposed = false;
 
   // The transcript's pieces, by step and call, so streamed events land where they belong.
@@ -352,17 +353,22 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
     cards.clear();
     renderPicker();
     renderHeader();
-    if (!run) return emptyState();
+    if (!run) {
+      shownGeneration++;
+      return emptyState();
+    }
     replace(transcript);
-    const shown = run;
+    // The run object is replaced as updates arrive: whether this run is still the one shown goes by a counter.
+    const generation = ++shownGeneration;
+    const stale = () => generation !== shownGeneration || disposed;
     try {
       const { events } = await runsApi.events(projectId, run.id, 0);
-      if (current !== shown || disposed) return;
+      if (stale()) return;
       for (const event of events) apply(event);
     } catch (err) {
-      if (current === shown) note(`Could not load this conversation: ${errorMessage(err)}`, 'error');
+      if (!stale()) note(`Could not load this conversation: ${errorMessage(err)}`, 'error');
     }
-    if (current !== shown || disposed) return;
+    if (stale()) return;
     renderHeader();
     transcript.scrollTop = transcript.scrollHeight;
     stopEvents = liveSocket().subscribeRun(projectId, run.id, lastSeq, apply, (message) => note(message, 'error'));
@@ -381,7 +387,8 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
     try {
       const run = current;
       let next: Run | null = null;
-      if (run && run.status !== 'failed' && run.status !== 'cancelled') {
+      // Every run but a cancelled one takes more messages (a finished one starts again).
+      if (run && run.status !== 'cancelled') {
         try {
           next = await runsApi.send(projectId, run.id, text);
         } catch (err) {
@@ -444,8 +451,8 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
     });
     if (!ok) return;
     try {
-      const result = await runsApi.revert(projectId, run.id, step);
-      options.notify(`Reverted ${result.paths.length} file${result.paths.length === 1 ? '' : 's'} to step ${step}.`, 'info');
+      await runsApi.revert(projectId, run.id, step);
+      options.notify(`The files are back as they were after step ${step}.`, 'info');
     } catch (err) {
       options.notify(`Could not revert: ${errorMessage(err)}`, 'error');
     }

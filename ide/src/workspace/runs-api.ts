@@ -68,7 +68,7 @@ export const runsApi = {
     request<Run>('POST', `${one(projectId, runId)}/deny`, { body: reason ? { reason } : {} }),
   cancel: (projectId: string, runId: string) => request<Run>('POST', `${one(projectId, runId)}/cancel`, { body: {} }),
   revert: (projectId: string, runId: string, step: number) =>
-    request<{ step: number; paths: string[] }>('POST', `${one(projectId, runId)}/revert`, { body: { step } }),
+    request<{ step: number; sha?: string }>('POST', `${one(projectId, runId)}/revert`, { body: { step } }),
   diff: (projectId: string, runId: string, step: number) =>
     request<StepDiff>('GET', `${one(projectId, runId)}/steps/${step}/diff`),
 };
