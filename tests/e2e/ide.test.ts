@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, uniqueEmail } from '../helpers/http.js';
+import { screenshot } from '../helpers/ide-page.js';
 
 let ide: Awaited<ReturnType<typeof buildIde>>;
 let testApp: TestApp;
@@ -133,7 +134,7 @@ describe('browser IDE', () => {
     const types = (await byTestId('activity-type').allTextContents()).filter((type) => !type.startsWith('sandbox.') && type !== 'file.changed');
     expect(types.slice(0, 2)).toEqual(['member.added', 'project.updated']);
 
-    await page.screenshot({ path: '/tmp/ide-project.png' });
+    await screenshot(page, 'project-activity');
 
     // A reload keeps the person signed in (through the refresh cookie) on the same page.
     await page.reload();

@@ -310,7 +310,8 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
       if (event.type.startsWith('member.')) void members.reload().then(reloadProject);
       if (event.type === 'file.changed') {
         const change = event.data as FileChange;
-        tree.changed();
+        // The tree shows names, not sizes: only a file that appears, goes or moves changes it.
+        if (change.kind !== 'modified') tree.changed();
         editor.fileChanged(change);
         preview.filesChanged();
       }
