@@ -27,7 +27,8 @@ const projects: string[] = [];
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  context.setDefaultTimeout(20_000);
+  // Generous: the machines this runs on are often busy, and Monaco's first load is megabytes.
+  context.setDefaultTimeout(30_000);
   contexts.push(context);
   const page = await context.newPage();
   collectPageErrors(page, pageErrors);
@@ -87,8 +88,8 @@ describe('workbench', () => {
     await first.getByTestId('prompt-input').fill('src/notes.js');
     await first.getByTestId('prompt-ok').click();
     await first.locator('[data-testid="tree-row"][data-path="src/notes.js"]').waitFor();
-    await first.locator('[data-testid="editor-tab"][data-path="src/notes.js"]').waitFor();
-    await first.locator('[data-testid="monaco-host"] .monaco-editor').waitFor();
+    await first.locator('[data-testid="editor-tab"][data-path="src/notes.js"]').waitFor({ timeout: 60_000 });
+    await first.locator('[data-testid="monaco-host"] .monaco-editor').waitFor({ timeout: 60_000 });
 
     await first.locator('[data-testid="monaco-host"] .view-lines').click();
     await first.keyboard.type('const notes = [];\n');
@@ -118,6 +119,7 @@ describe('workbench', () => {
     await first.keyboard.type('// saved by the first browser\n');
     await first.keyboard.press('Control+s');
     await eventually(async () => (await editorText(second)).includes('saved by the first browser'), "the second browser shows the first one's save");
+    await first.locator('[data-testid="editor-tab"][data-path="src/notes.js"][data-dirty="false"]').waitFor();
     expect(await content('src/notes.js')).toContain('saved by the first browser');
   });
 
@@ -143,6 +145,10 @@ describe('workbench', () => {
     await second.getByTestId('conflict-keep-mine').click();
     await second.getByTestId('conflict-bar').waitFor({ state: 'hidden' });
     await eventually(async () => (await content('src/notes.js')).includes('// mine'), 'keep mine wrote the editor text');
+
+    // The first browser, clean all along, follows every one of those changes and stays clean.
+    await eventually(async () => (await editorText(first)).includes('// mine'), 'the first browser follows');
+    expect(await first.locator('[data-testid="editor-tab"][data-path="src/notes.js"]').getAttribute('data-dirty')).toBe('false');
   });
 
   it('opens files with quick open and runs commands from the palette', { timeout: 30_000 }, async () => {
