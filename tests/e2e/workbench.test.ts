@@ -236,6 +236,28 @@ describe('workbench', () => {
     await screenshot(page, 'wizard-created-project');
   });
 
+  it('creates an HTTP API from the example model with the wizard: the IR written, the code generated', { timeout: 120_000 }, async () => {
+    const page = first;
+    await page.goto(`${t.baseUrl}/#/projects`);
+    await page.getByTestId('new-project').click();
+    await page.getByTestId('new-project-name').fill('Tasks API');
+    await page.getByTestId('new-project-next').click();
+    await page.getByTestId('stack-node').check();
+    await page.getByTestId('new-project-next').click();
+    await page.getByTestId('template-http-api').check();
+    await page.getByTestId('new-project-next').click();
+    await page.getByTestId('new-project-create').click();
+    await page.getByTestId('project-screen').waitFor({ timeout: 90_000 });
+    const id = /#\/projects\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+    projects.push(id!);
+    await page.locator('[data-testid="tree-row"][data-path="ir"]').waitFor();
+    await page.locator('[data-testid="tree-row"][data-path="package.json"]').waitFor();
+    const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
+    expect(ir.body.valid).toBe(true);
+    const main = await api.get(`/api/v1/projects/${id}/files/content?path=src/main.js`, { token: owner.accessToken });
+    expect(main.status).toBe(200);
+  });
+
   it('left no errors in the pages (CSP included)', () => {
     expect(pageErrors).toEqual([]);
   });
