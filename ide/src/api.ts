@@ -17,6 +17,8 @@ export interface Project {
   description: string;
   stack: Stack;
   status: 'active' | 'archived';
+  /** The port in the sandbox that the preview serves. */
+  previewPort?: number;
   createdAt: string;
   updatedAt: string;
   role: Role;
@@ -55,21 +57,71 @@ interface RequestOptions {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const auth = options.auth ?? true;
-  const token = auth ? getSession()?.accessToken : undefined;
-  if (auth && !token) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
+  if (options.auth === false) return send<T>(method, path, options.body, undefined);
+  return withToken((token) => send<T>(method, path, options.body, token));
+}
+
+/** Runs `call` with the access token, refreshing it once if it expired (then calling again). */
+async function withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
+  const token = getSession()?.accessToken;
+  if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'You are signed out');
   try {
-    return await send<T>(method, path, options.body, token);
+    return await call(token);
   } catch (err) {
-    if (!auth || !(err instanceof ApiError) || err.status !== 401) throw err;
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
     if (err.code !== 'TOKEN_EXPIRED') {
       // The token is no good for another reason (account gone, secret rotated): start over.
       clearSession();
       throw err;
     }
-    const fresh = await refreshAfter(token!);
-    return send<T>(method, path, options.body, fresh);
+    return call(await refreshAfter(token));
   }
+}
+
+/**
+ * A request whose body or answer is not JSON (file contents, archives, conditional writes): the raw
+ * Response, with the token attached. Answers other than 2xx and 304 become an ApiError.
+ */
+export function requestRaw(
+  method: string,
+  path: string,
+  init: { body?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return withToken(async (token) => {
+    let response: Response;
+    try {
+      response = await fetch(API + path, {
+        method,
+        headers: { ...init.headers, authorization: `Bearer ${token}` },
+        body: init.body,
+        cache: 'no-store',
+      });
+    } catch {
+      throw networkError();
+    }
+    if (!response.ok && response.status !== 304) throw await errorOf(response);
+    return response;
+  });
+}
+
+function networkError(): ApiError {
+  return new ApiError(0, 'NETWORK', 'Cannot reach the Vaporform server. Check your connection and try again.');
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await response.text());
+  } catch {
+    parsed = undefined;
+  }
+  const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  return new ApiError(
+    response.status,
+    error?.code ?? 'HTTP_' + response.status,
+    error?.message ?? `The server answered ${response.status} ${response.statusText}`,
+    error?.details,
+  );
 }
 
 async function send<T>(method: string, path: string, body: unknown, token: string | undefined): Promise<T> {
@@ -84,26 +136,12 @@ async function send<T>(method: string, path: string, body: unknown, token: strin
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'NETWORK', 'Cannot reach the Vaporform server. Check your connection and try again.');
+    throw networkError();
   }
+  if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return undefined as T;
   const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    throw new ApiError(
-      response.status,
-      error?.code ?? 'HTTP_' + response.status,
-      error?.message ?? `The server answered ${response.status} ${response.statusText}`,
-      error?.details,
-    );
-  }
-  return parsed as T;
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 // One refresh at a time in this tab, and across tabs (oneTabAtATime): a refresh token works once, and

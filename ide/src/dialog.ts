@@ -54,3 +54,35 @@ export function confirmDialog(options: { title: string; message: string; confirm
     });
   });
 }
+
+/** Asks for one line of text (a file name, a path); resolves null on Cancel or Escape. */
+export function promptDialog(options: { title: string; label: string; value?: string; confirmLabel: string; hint?: string }): Promise<string | null> {
+  return new Promise((resolve) => {
+    let answer: string | null = null;
+    const input = h('input', { class: 'input', value: options.value ?? '', testid: 'prompt-input', spellcheck: 'false', autocomplete: 'off' });
+    const form = h(
+      'form',
+      { class: 'form', method: 'dialog' },
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, options.label), input, options.hint ? h('span', { class: 'field-hint' }, options.hint) : null),
+      h(
+        'footer',
+        { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn btn-ghost', testid: 'prompt-cancel', onclick: () => handle.close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'btn btn-primary', testid: 'prompt-ok' }, options.confirmLabel),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = input.value.trim();
+      if (!value) return;
+      answer = value;
+      handle.close();
+    });
+    const handle = openDialog({ title: options.title, testid: 'prompt-dialog', body: [form], onClose: () => resolve(answer) });
+    input.focus();
+    // Select the name without its extension, as editors do on rename.
+    const dot = input.value.lastIndexOf('.');
+    const slash = input.value.lastIndexOf('/');
+    input.setSelectionRange(slash + 1, dot > slash + 1 ? dot : input.value.length);
+  });
+}

@@ -367,9 +367,25 @@ export async function buildApp(
   );
 
   if (existsSync(path.join(config.ideDistDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: config.ideDistDir, wildcard: false, index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: config.ideDistDir,
+      wildcard: false,
+      index: ['index.html'],
+      // The build writes .br and .gz beside each file; the browser's Accept-Encoding picks one.
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders: (reply, filePath) => reply.header('cache-control', ideCacheControl(filePath)),
+    });
   }
   return app;
+}
+
+/**
+ * Hashed build assets never change under their name: cached for a year. Everything else (index.html, the
+ * favicon) is checked with the server on each use, so a new build is picked up at once.
+ */
+export function ideCacheControl(filePath: string): string {
+  return /[\\/]assets[\\/]/.test(filePath) ? 'public, max-age=31536000, immutable' : 'no-cache';
 }
 
 /** Unknown API paths get a JSON 404; any other page path gets the IDE, which routes on the client. */

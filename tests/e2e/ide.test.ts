@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, uniqueEmail } from '../helpers/http.js';
+import { screenshot } from '../helpers/ide-page.js';
 
 let ide: Awaited<ReturnType<typeof buildIde>>;
 let testApp: TestApp;
@@ -67,14 +68,20 @@ describe('browser IDE', () => {
     await byTestId('projects-empty').waitFor();
     expect(await byTestId('current-user').textContent()).toBe('Ada Lovelace');
 
-    // Create a project through the two-step dialog; it appears in the list.
+    // Create a project through the wizard; it opens, and appears in the list.
     await byTestId('new-project').click();
     await byTestId('new-project-name').fill('Todo Tracker');
     await byTestId('new-project-description').fill('Tasks with due dates');
     await byTestId('new-project-next').click();
     await byTestId('stack-python').check();
+    await byTestId('new-project-next').click();
+    await byTestId('template-empty').check();
+    await byTestId('new-project-next').click();
     await byTestId('new-project-create').click();
+    // The wizard opens the new project; back to the list.
     await byTestId('new-project-dialog').waitFor({ state: 'detached' });
+    await byTestId('project-screen').waitFor();
+    await page.locator('.crumbs a', { hasText: 'Projects' }).click();
     const row = byTestId('project-row').filter({ hasText: 'Todo Tracker' });
     await row.waitFor();
     expect(await row.getByTestId('project-stack').textContent()).toBe('Python');
@@ -92,9 +99,11 @@ describe('browser IDE', () => {
     expect(page.url()).toContain(`#/projects/${projectId}`);
     expect(await byTestId('project-name').textContent()).toBe('Todo Tracker');
     expect(await byTestId('project-header').getByTestId('project-role').textContent()).toBe('owner');
+    await byTestId('right-tab-team').click();
     await byTestId('member-row').filter({ hasText: email }).waitFor();
+    await byTestId('right-tab-activity').click();
     await page.locator('[data-testid="activity-status"][data-state="live"]').waitFor();
-    expect(await byTestId('workspace-placeholder').textContent()).toContain('Editor, terminal and preview arrive');
+    expect(await byTestId('editor-empty').textContent()).toContain('Open a file from the explorer');
 
     // No token is within a script's reach: not in storage, not in document.cookie.
     const storage = await pageStorage();
@@ -114,15 +123,18 @@ describe('browser IDE', () => {
 
     // Invite a second account through the members panel; the event lists newest first.
     const teammate = await signUp(api, 'teammate');
+    await byTestId('right-tab-team').click();
     await byTestId('invite-email').fill(teammate.email);
     await byTestId('invite-role').selectOption('read');
     await byTestId('invite-submit').click();
     await byTestId('member-row').filter({ hasText: teammate.email }).waitFor();
+    await byTestId('right-tab-activity').click();
     await page.locator('[data-testid="activity-item"][data-event-type="member.added"]').waitFor();
-    const types = await byTestId('activity-type').allTextContents();
+    // Newest first (the sandbox's own events may come in between).
+    const types = (await byTestId('activity-type').allTextContents()).filter((type) => !type.startsWith('sandbox.') && type !== 'file.changed');
     expect(types.slice(0, 2)).toEqual(['member.added', 'project.updated']);
 
-    await page.screenshot({ path: '/tmp/ide-project.png' });
+    await screenshot(page, 'project-activity');
 
     // A reload keeps the person signed in (through the refresh cookie) on the same page.
     await page.reload();

@@ -77,7 +77,7 @@ async function attachedCount(): Promise<number> {
 
 async function openTerminal(): Promise<void> {
   await page.goto(`${testApp.baseUrl}/#/projects/${projectId}`);
-  await byTestId('tab-terminal').click();
+  await byTestId('terminal-toggle').click();
   await byTestId('terminal-view').filter({ visible: true }).waitFor();
   await waitForScreen(/\$ *$/m);
   await byTestId('terminal-view').filter({ visible: true }).click();
@@ -104,7 +104,7 @@ describe('browser terminal', () => {
 
     // A reload drops the socket and the page: the terminal reattaches to the same shell and replays its output.
     await page.reload();
-    await byTestId('tab-terminal').click();
+    await byTestId('terminal-toggle').click();
     const replayed = await waitForScreen(/^set-42$/m);
     expect(replayed).toContain('hello');
     await byTestId('terminal-view').filter({ visible: true }).click();
@@ -138,7 +138,7 @@ describe('browser terminal', () => {
     await eventually(async () => (await attachedCount()) === 0, 'the closed page detached its terminals', 10_000);
     page = await context.newPage();
     await page.goto(`${testApp.baseUrl}/#/projects/${projectId}`);
-    await byTestId('tab-terminal').click();
+    await byTestId('terminal-toggle').click();
     await expect.poll(() => byTestId('terminal-tab').count(), { timeout: 15_000 }).toBe(2);
     const shown = await waitForScreen(/^(second-unset|dropped-42)$/m);
     expect(shown).toMatch(/second-unset|dropped-42/);

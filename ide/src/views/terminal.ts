@@ -8,7 +8,7 @@
 import type { FitAddon } from '@xterm/addon-fit';
 import type { ITheme, Terminal } from '@xterm/xterm';
 import { h, replace } from '../dom';
-import type { RealtimeChannel, ServerMessage } from '../realtime';
+import { realtimeChannel, type RealtimeChannel, type ServerMessage } from '../realtime';
 
 export interface TerminalPanelOptions {
   projectId: string;
@@ -107,7 +107,7 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
   const body = h('div', { class: 'terminal-body', testid: 'terminal-body' });
   const panel = h(
     'div',
-    { class: 'terminal-panel', testid: 'terminal-panel' },
+    { class: 'terminal-shells', testid: 'terminal-shells' },
     h('div', { class: 'terminal-bar' }, tabList, newButton),
     status,
     body,
@@ -353,4 +353,9 @@ export function mountTerminals(container: HTMLElement, opts: TerminalPanelOption
     tabs.length = 0;
     panel.remove();
   };
+}
+
+/** The workbench's terminal slot mounts the panel with the tab's one connection. */
+export function mountTerminalPanel(container: HTMLElement, projectId: string): () => void {
+  return mountTerminals(container, { projectId, realtime: realtimeChannel() });
 }

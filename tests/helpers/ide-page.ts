@@ -1,0 +1,38 @@
+/** Driving the IDE in a browser page: signing in, reading Monaco, screenshots kept as test artifacts. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { repoRoot } from '../../lib/config.js';
+
+/** Where the browser tests leave their screenshots (look at them: the IDE must look tidy). */
+export const ARTIFACTS_DIR = path.join(repoRoot, '.data', 'artifacts', 'e2e');
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Signs in through the form and waits for the projects list. */
+export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/#/login`);
+  await page.getByTestId('auth-email').fill(email);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('project-list').or(page.getByTestId('projects-empty')).first().waitFor();
+}
+
+/** The text the open Monaco editor shows (Monaco renders spaces as no-break spaces). */
+export async function editorText(page: Page): Promise<string> {
+  const text = await page.locator('[data-testid="monaco-host"] .view-lines').innerText();
+  return text.replace(/\u00a0/g, ' ');
+}
+
+/** Collects the page's uncaught errors and console errors (CSP violations included). */
+export function collectPageErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
+  });
+}
