@@ -58,6 +58,8 @@ interface Timed {
   startedAt: number;
   endedAt: number;
   ms: number;
+  /** When Temporal scheduled the activity this ran in (its server's clock, the same machine's). */
+  scheduledAt: number;
 }
 
 interface BenchEvent {
@@ -209,13 +211,15 @@ async function main(): Promise<void> {
       name: provider.name,
       modelInfo: (model) => provider.modelInfo(model),
       async stream(request, handlers) {
-        const runId = Context.current().info.workflowExecution?.workflowId ?? '';
+        const { info } = Context.current();
+        const runId = info.workflowExecution?.workflowId ?? '';
         const startedAt = Date.now();
         const started = performance.now();
         try {
           return await provider.stream(request, handlers);
         } finally {
-          modelTimes.push({ runId, step: 0, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+          const scheduledAt = info.currentAttemptScheduledTimestampMs;
+          modelTimes.push({ runId, step: 0, startedAt, endedAt: Date.now(), ms: performance.now() - started, scheduledAt });
         }
       },
     }),
@@ -223,12 +227,13 @@ async function main(): Promise<void> {
       definitions: () => toolbox.definitions(),
       approval: (call, policy) => toolbox.approval(call, policy),
       async execute(call, ctx) {
+        const scheduledAt = Context.current().info.currentAttemptScheduledTimestampMs;
         const startedAt = Date.now();
         const started = performance.now();
         try {
           return await toolbox.execute(call, ctx);
         } finally {
-          toolTimes.push({ runId: ctx.runId, step: ctx.step, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+          toolTimes.push({ runId: ctx.runId, step: ctx.step, startedAt, endedAt: Date.now(), ms: performance.now() - started, scheduledAt });
         }
       },
     }),
@@ -301,10 +306,12 @@ async function main(): Promise<void> {
         segments: {
           'step.started -> model call starts': [],
           'model call ends -> tool.call event': [],
-          'tool.call -> tool starts (activity scheduled)': [],
+          'tool.call -> tool activity scheduled': [],
+          'tool activity scheduled -> tool starts': [],
           'tool ends -> tool.result event': [],
           'tool.result -> step.completed': [],
           'step.completed -> next step.started': [],
+          '  of which: next turn activity scheduled -> step.started': [],
         } as Record<string, number[]>,
       };
       for (const runId of runIds) {
@@ -325,10 +332,13 @@ async function main(): Promise<void> {
           const segment = (name: string, value: number) => parts.segments[name]!.push(value);
           segment('step.started -> model call starts', model[0]!.startedAt - cycle.from);
           segment('model call ends -> tool.call event', at('tool.call', cycle.step) - model[0]!.endedAt);
-          segment('tool.call -> tool starts (activity scheduled)', tool[0]!.startedAt - at('tool.call', cycle.step));
+          segment('tool.call -> tool activity scheduled', tool[0]!.scheduledAt - at('tool.call', cycle.step));
+          segment('tool activity scheduled -> tool starts', tool[0]!.startedAt - tool[0]!.scheduledAt);
           segment('tool ends -> tool.result event', at('tool.result', cycle.step) - tool[0]!.endedAt);
           segment('tool.result -> step.completed', at('step.completed', cycle.step) - at('tool.result', cycle.step));
           segment('step.completed -> next step.started', cycle.to - at('step.completed', cycle.step));
+          const next = runModels.find((entry) => entry.startedAt >= cycle.to - 1);
+          if (next) segment('  of which: next turn activity scheduled -> step.started', cycle.to - next.scheduledAt);
         }
       }
       return parts;
