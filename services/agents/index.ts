@@ -37,4 +37,4 @@ export {
   type StartRun,
   type TurnOutcome,
 } from './runs/index.js';
-export { createProvider, PROVIDER_NAMES, type ProviderName } from './providers/index.js';
+export { createProvider, PROVIDER_NAMES, type LlmProvider, type ProviderName } from './providers/index.js';

@@ -30,6 +30,7 @@ import {
   RunEventsHub,
   RunsService,
   runsRoutes,
+  type LlmProvider,
   type RunLimits,
   type Toolbox,
 } from '../agents/index.js';
@@ -212,7 +213,12 @@ export function createRunEngine(
   infra: Infrastructure,
   services: Services,
   onError: (err: unknown) => void,
-  options: { limits?: Partial<RunLimits>; wrapToolbox?: (toolbox: Toolbox) => Toolbox } = {},
+  options: {
+    limits?: Partial<RunLimits>;
+    wrapToolbox?: (toolbox: Toolbox) => Toolbox;
+    /** Changes each model provider the engine uses (the agent benchmark times the model's share of a step). */
+    wrapProvider?: (provider: LlmProvider) => LlmProvider;
+  } = {},
 ): RunEngine {
   const { config } = infra;
   const built = createToolbox({
@@ -229,7 +235,10 @@ export function createRunEngine(
     checkpoints: services.checkpoints,
     ir: services.ir,
     policies: services.approvalPolicies,
-    provider: (name) => createProvider(name, { apiKey: config.llm[name].apiKey, baseUrl: config.llm[name].baseUrl }),
+    provider: (name) => {
+      const provider = createProvider(name, { apiKey: config.llm[name].apiKey, baseUrl: config.llm[name].baseUrl });
+      return options.wrapProvider ? options.wrapProvider(provider) : provider;
+    },
     contextWindows: config.llm.contextWindows,
     limits: options.limits ?? config.agents,
     onError,
