@@ -478,6 +478,8 @@ export class SandboxManager {
       await this.pause(project_id).then(() => paused.push(project_id), this.deps.onError);
     }
     for (const { project_id } of await store.idleSandboxes(db, 'paused', idle.stopAfterMs)) {
+      // Paused a moment ago (its checks took a while): stopped by a later sweep, pause first, then stop.
+      if (paused.includes(project_id)) continue;
       await this.stop(project_id).then(() => stopped.push(project_id), this.deps.onError);
     }
     return { paused, stopped };
