@@ -10,7 +10,7 @@ export interface ProjectEvent<T = unknown> {
   /** Strictly increasing per project; a client resumes with `after: seq`. */
   seq: number;
   projectId: string;
-  /** Dotted, past tense: `file.changed`, `run.text`, `process.started`. */
+  /** Dotted, past tense: `file.changed`, `run.updated`, `process.started`. */
   type: string;
   at: string;
   actor?: { kind: 'user' | 'apiKey' | 'agent' | 'system' | 'sandbox'; id?: string };
@@ -80,31 +80,35 @@ export interface TerminalInfo {
 
 export type RunStatus = 'queued' | 'running' | 'waiting_approval' | 'needs_input' | 'completed' | 'failed' | 'cancelled';
 
+/** Tokens of a run or a step (`costUsd` beside it in the run). */
 export interface RunUsage {
   inputTokens: number;
   outputTokens: number;
   cacheWriteTokens: number;
   cacheReadTokens: number;
-  costUsd: number;
 }
 
+/** A run as `GET /runs/:runId` gives it (services/agents/runs/types.ts is the source). */
 export interface RunInfo {
   id: string;
   projectId: string;
   status: RunStatus;
-  /** Why the run waits or stopped (needs_input, failed, waiting_approval), in words for a person. */
-  reason: string | null;
+  goal: string;
   provider: string;
   model: string;
   promptVersion: string;
   steps: number;
   maxSteps: number;
   usage: RunUsage;
+  costUsd: number;
+  /** Why the run waits or stopped (needs_input, failed, waiting_approval), in words for a person. */
+  reason: string | null;
+  /** The tool call waiting for a person, when status is waiting_approval. */
+  pendingApproval: { callId: string; name: string; input: unknown; reason: string; step: number } | null;
+  webhookUrl: string | null;
+  createdBy: string | null;
   createdAt: string;
   updatedAt: string;
-  createdBy: { kind: 'user' | 'apiKey'; id: string };
-  /** The tool call waiting for a person, when status is waiting_approval. */
-  pendingApproval: { callId: string; name: string; input: unknown; reason: string } | null;
 }
 
 export interface CreateRunRequest {
@@ -124,27 +128,37 @@ export type ToolDisplay =
   | { kind: 'text'; text: string };
 
 /**
- * Run events (each also a ProjectEvent; `data.runId` names the run):
- * - `run.created`      {runId, run: RunInfo, message}
- * - `run.status`       {runId, status, reason}
- * - `run.message`      {runId, step, role: 'user'|'assistant', text}   (a whole message: the user's, or the model's text of a turn)
- * - `run.text`         {runId, step, delta}                            (streamed tokens of the current turn)
- * - `run.tool_call`    {runId, step, callId, name, input}
- * - `run.approval`     {runId, step, callId, name, input, reason}      (waits for approve/deny)
- * - `run.tool_result`  {runId, step, callId, name, isError, content, display?: ToolDisplay, changedPaths: string[]}
- * - `run.step`         {runId, step, usage: RunUsage, totals: RunUsage, checkpoint: string | null}
- * - `run.finished`     {runId, status, reason}
+ * A run's events (`GET /runs/:runId/events?after=SEQ`, or `run.event` after `run.subscribe` on the socket), each
+ * `{seq, type, at, data}` with `seq` strictly increasing within the run:
+ * - `message.user`            {text, messageId?}
+ * - `run.status`              {status, reason?}
+ * - `step.started`            {step}
+ * - `text.delta`              {step, text}                  (streamed tokens of the step's model turn)
+ * - `step.retry`              {step}                        (the step's streamed text so far is void)
+ * - `message.assistant`       {step, text}
+ * - `tool.call`               {step, callId, name, input}
+ * - `tool.approval_requested` {step, callId, name, input, reason}
+ * - `tool.approval_resolved`  {callId, approved, reason?}
+ * - `tool.result`             {step, callId, name, isError, content, display?: ToolDisplay}
+ * - `step.completed`          {step, usage: RunUsage, costUsd, changedPaths}
+ * - `run.nudge`               {step, reason}
+ * - `run.reverted`            {step, requestedStep, sha}
+ * Project subscribers also get `run.updated {run: RunInfo}` when a run's status changes.
  */
 export type RunEventType =
-  | 'run.created'
+  | 'message.user'
   | 'run.status'
-  | 'run.message'
-  | 'run.text'
-  | 'run.tool_call'
-  | 'run.approval'
-  | 'run.tool_result'
-  | 'run.step'
-  | 'run.finished';
+  | 'step.started'
+  | 'text.delta'
+  | 'step.retry'
+  | 'message.assistant'
+  | 'tool.call'
+  | 'tool.approval_requested'
+  | 'tool.approval_resolved'
+  | 'tool.result'
+  | 'step.completed'
+  | 'run.nudge'
+  | 'run.reverted';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The realtime socket's project subscription: `{type:'subscribe', projectId, after?: seq}` replays every event

@@ -1,11 +1,11 @@
 /** Agent runs (`/projects/:id/runs`): the contract the IDE's chat is built on. */
-import type { RunStatus, RunUsage as UsageWithCost, ToolDisplay } from '../../../lib/api-types';
+import type { RunStatus, RunUsage as SharedRunUsage, ToolDisplay } from '../../../lib/api-types';
 import { request } from '../api';
 
 export type { RunStatus, ToolDisplay };
 
 /** Tokens used (the run's cost is `Run.costUsd`). */
-export type RunUsage = Omit<UsageWithCost, 'costUsd'>;
+export type RunUsage = SharedRunUsage;
 
 export interface Run {
   id: string;
