@@ -141,6 +141,9 @@ func run(req execRequest) execResult {
 	})
 	cmd.Wait()
 	timer.Stop()
+	// What the command left behind in its group (`sleep 300 &`, a fork bomb's children) ends with it: a command
+	// that should outlive its call is a managed process (processes.go).
+	syscall.Kill(-pgid, syscall.SIGKILL)
 
 	// Output written before the exit is in the pipe already: read it, but do not wait long for stragglers.
 	deadline := time.Now().Add(drainGrace)

@@ -47,7 +47,7 @@ beforeAll(async () => {
   owner = await signUp(api, 'preview');
   projectId = await createProject(api, owner);
   await exec(api, owner, projectId, 'cat > server.js', { stdin: APP });
-  await sh(api, owner, projectId, 'nohup node server.js > /tmp/server.log 2>&1 &');
+  await sh(api, owner, projectId, 'setsid nohup node server.js > /tmp/server.log 2>&1 &');
   await sh(api, owner, projectId, 'for i in $(seq 50); do curl -s localhost:3000/ping >/dev/null && exit 0; sleep 0.1; done; exit 1');
   ({ origin } = await openPreview(owner, projectId));
 });

@@ -134,7 +134,7 @@ describe('sandbox hardening', () => {
       api,
       owner,
       other,
-      `nohup node -e "require('http').createServer((q, r) => r.end('other')).listen(8080)" > /tmp/server.log 2>&1 &`,
+      `setsid nohup node -e "require('http').createServer((q, r) => r.end('other')).listen(8080)" > /tmp/server.log 2>&1 &`,
     );
     // The server is up: it answers inside its own sandbox.
     const self = await exec(api, owner, other, 'for i in $(seq 50); do curl -s localhost:8080 && exit 0; sleep 0.1; done; exit 1');

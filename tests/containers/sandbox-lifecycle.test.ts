@@ -181,6 +181,14 @@ describe('exec', () => {
     expect(left).not.toContain('sleep 301');
   });
 
+  it('ends what a command left behind in its process group when it exits', async () => {
+    const result = await exec(api, owner, id, 'sleep 302 & sleep 303 & echo started', { timeoutMs: 5000 });
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'started\n' });
+    const left = await sh(api, owner, id, 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "');
+    expect(left).not.toContain('sleep 302');
+    expect(left).not.toContain('sleep 303');
+  });
+
   it('refuses a working directory outside the workspace', async () => {
     for (const cwd of ['..', '/etc', '../../root', 'a/../../tmp']) {
       const response = await api.post(`/api/v1/projects/${id}/exec`, {
