@@ -138,14 +138,6 @@ export async function closeTerminal(endpoint: AgentEndpointRef, id: string): Pro
   return true;
 }
 
-/** The number of live terminals (what keeps the sandbox busy for the idle sweep). */
-export async function liveTerminals(endpoint: AgentEndpointRef): Promise<number> {
-  const { status, value } = await once(endpoint, 'GET', '/activity');
-  const count = (value as { terminals?: unknown } | null)?.terminals;
-  if (status !== 200 || !Number.isSafeInteger(count)) throw unavailable('gave an activity answer of the wrong shape');
-  return count as number;
-}
-
 export type AgentFrame = { kind: 'replay'; data: Buffer } | { kind: 'output'; data: Buffer } | { kind: 'exit'; exitCode: number };
 
 /** An attached terminal: frames from the agent arrive through `onFrame`; `input` and `resize` go to it. */

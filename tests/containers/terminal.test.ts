@@ -138,7 +138,12 @@ describe('terminals', () => {
       const { terminalId } = await open(socket);
       socket.send({ type: 'terminal.open', id: 'twice-1', projectId, terminalId, cols: 80, rows: 24 });
       socket.send({ type: 'terminal.open', id: 'twice-2', projectId, terminalId, cols: 80, rows: 24 });
-      await socket.next((m) => m.type === 'terminal.opened' && m.id === 'twice-2', 10_000);
+      // Both may open one after the other, or the later-handled one supersedes the other (CONFLICT): either way
+      // one attachment stays.
+      const twice = (m: { id?: string; replyTo?: string }) => ['twice-1', 'twice-2'].includes((m.id ?? m.replyTo) as string);
+      await socket.next((m) => m.type === 'terminal.opened' && twice(m), 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const m of socket.messages.filter((m) => m.type === 'error' && twice(m))) expect(m.code).toBe('CONFLICT');
       await new Promise((resolve) => setTimeout(resolve, 200));
       socket.messages.splice(0);
       type(socket, terminalId, 'echo "once-$((3*3))-only"\r');
