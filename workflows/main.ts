@@ -3,8 +3,7 @@
  * from the same configuration, drive the agent runs' activities.
  */
 import { loadConfig } from '../lib/config.js';
-import { createRunEngine, createServices } from '../services/gateway/app.js';
-import { createInfrastructure } from '../services/gateway/infrastructure.js';
+import { createInfrastructure, createRunEngine, createServices } from '../services/gateway/index.js';
 import { connectWorker, createWorker } from './worker.js';
 
 async function main(): Promise<void> {
