@@ -361,12 +361,17 @@ export class SandboxManager {
     await this.ensureRunning(projectId, stack);
   }
 
-  /** Pauses a running sandbox (idle policy); the next use resumes it. */
+  /**
+   * Pauses a running sandbox (idle policy); the next use resumes it. One that runs something for someone at that
+   * moment (a command that reached its agent, a terminal) is left running: paused, the command would hang.
+   */
   pause(projectId: string): Promise<void> {
     return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       const info = await this.inspectOrNotFound(container);
       if (!info.State.Running || info.State.Paused) return;
+      const work = await this.liveWork(projectId).catch(() => null);
+      if (work !== null && Object.values(work).some((count) => count > 0)) return;
       await container.pause();
       await store.setState(this.deps.db, projectId, 'paused');
       this.deps.onChange(projectId, 'paused');
