@@ -10,7 +10,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { previewFetch } from '../helpers/preview.js';
-import { createProject, exec, sh } from '../helpers/sandbox.js';
+import { createProject, exec, sh, startProcess } from '../helpers/sandbox.js';
 
 /** The hostile app: it probes what it can reach and reports to its own server (GET /reports lists reports). */
 const APP = String.raw`
@@ -116,7 +116,7 @@ beforeAll(async () => {
   });
   expect(added.status, added.text).toBe(201);
   await exec(api, attacker, hostileProject, 'cat > server.js', { stdin: APP });
-  await sh(api, attacker, hostileProject, 'setsid nohup node server.js > /tmp/server.log 2>&1 &');
+  await startProcess(api, attacker, hostileProject, 'node server.js');
   await sh(api, attacker, hostileProject, 'for i in $(seq 50); do curl -s localhost:3000/reports >/dev/null && exit 0; sleep 0.1; done; exit 1');
   const opened = await api.post(`/api/v1/projects/${hostileProject}/preview`, { token: victim.accessToken });
   expect(opened.status, opened.text).toBe(200);

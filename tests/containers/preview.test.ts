@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { launchChromium } from '../helpers/browser.js';
 import { previewFetch as fetchPreview } from '../helpers/preview.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
-import { createProject, exec, sh } from '../helpers/sandbox.js';
+import { createProject, exec, sh, startProcess } from '../helpers/sandbox.js';
 
 /** The app under preview: a page with a script of its own, an echo, and a WebSocket that says hello. */
 const APP = String.raw`
@@ -41,14 +41,19 @@ function previewFetch(url: string, options?: Parameters<typeof fetchPreview>[2])
   return fetchPreview(t.baseUrl, url, options);
 }
 
+let serverId: string;
+async function startServer(): Promise<void> {
+  serverId = await startProcess(api, owner, projectId, 'node server.js');
+  await sh(api, owner, projectId, 'for i in $(seq 50); do curl -s localhost:3000/ping >/dev/null && exit 0; sleep 0.1; done; exit 1');
+}
+
 beforeAll(async () => {
   t = await startTestApp();
   api = new ApiClient(t.baseUrl);
   owner = await signUp(api, 'preview');
   projectId = await createProject(api, owner);
   await exec(api, owner, projectId, 'cat > server.js', { stdin: APP });
-  await sh(api, owner, projectId, 'setsid nohup node server.js > /tmp/server.log 2>&1 &');
-  await sh(api, owner, projectId, 'for i in $(seq 50); do curl -s localhost:3000/ping >/dev/null && exit 0; sleep 0.1; done; exit 1');
+  await startServer();
   ({ origin } = await openPreview(owner, projectId));
 });
 afterAll(async () => {
@@ -148,12 +153,16 @@ describe('preview', () => {
   it('says clearly when nothing listens on the preview port, which is a project setting', async () => {
     const patched = await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { previewPort: 3999 } });
     expect(patched.body.previewPort).toBe(3999);
+    // Nothing listens anywhere (with a server up, the preview would follow it: processes.test.ts).
+    const stopped = await api.post(`/api/v1/projects/${projectId}/processes/${serverId}/stop`, { token: owner.accessToken });
+    expect(stopped.status, stopped.text).toBe(200);
     try {
       const response = await previewFetch(`${origin}/`);
       expect(response.status).toBe(502);
       expect((JSON.parse(response.text) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
     } finally {
       await api.patch(`/api/v1/projects/${projectId}`, { token: owner.accessToken, body: { previewPort: 3000 } });
+      await startServer();
     }
   });
 

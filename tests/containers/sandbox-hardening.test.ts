@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installHostGuard, sandboxNames } from '../../services/containers/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
-import { createProject, exec, sh } from '../helpers/sandbox.js';
+import { createProject, exec, sh, startProcess } from '../helpers/sandbox.js';
 
 let t: TestApp;
 let api: ApiClient;
@@ -130,12 +130,7 @@ describe('sandbox hardening', () => {
   it("cannot reach another project's sandbox", async () => {
     const other = await createProject(api, owner);
     projects.push(other);
-    await sh(
-      api,
-      owner,
-      other,
-      `setsid nohup node -e "require('http').createServer((q, r) => r.end('other')).listen(8080)" > /tmp/server.log 2>&1 &`,
-    );
+    await startProcess(api, owner, other, `node -e "require('http').createServer((q, r) => r.end('other')).listen(8080)"`);
     // The server is up: it answers inside its own sandbox.
     const self = await exec(api, owner, other, 'for i in $(seq 50); do curl -s localhost:8080 && exit 0; sleep 0.1; done; exit 1');
     expect(self.stdout).toBe('other');

@@ -11,7 +11,7 @@ import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { collectPageErrors, editorText, screenshot, signIn } from '../helpers/ide-page.js';
 import { eventually } from '../helpers/poll.js';
-import { exec, sh } from '../helpers/sandbox.js';
+import { exec, sh, startProcess } from '../helpers/sandbox.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -198,7 +198,7 @@ describe('workbench', () => {
     await exec(api, owner, projectId, 'cat > server.js', {
       stdin: `require('http').createServer((q, r) => { r.setHeader('content-type', 'text/html'); r.end(require('fs').readFileSync('public/index.html')); }).listen(3000);`,
     });
-    await sh(api, owner, projectId, 'setsid nohup node server.js > /tmp/server.log 2>&1 &');
+    await startProcess(api, owner, projectId, 'node server.js');
     await first.locator('[data-testid="preview-panel"][data-state="live"]').waitFor({ timeout: 30_000 });
     const frame = first.frameLocator('[data-testid="preview-frame"]');
     await frame.getByText('Hello from the sandbox').waitFor();

@@ -29,6 +29,13 @@ export async function exec(
   return response.body;
 }
 
+/** Starts a managed process (a server that outlives the call: what exec leaves behind ends with it); its id. */
+export async function startProcess(api: ApiClient, user: SignedIn, projectId: string, command: string): Promise<string> {
+  const response = await api.post(`/api/v1/projects/${projectId}/processes`, { token: user.accessToken, body: { command } });
+  expect(response.status, response.text).toBe(201);
+  return response.body.id;
+}
+
 /** `sh -c` in the sandbox; its stdout trimmed. Fails the test on a non-zero exit. */
 export async function sh(api: ApiClient, user: SignedIn, projectId: string, script: string): Promise<string> {
   const result = await exec(api, user, projectId, script);
