@@ -1,29 +1,11 @@
 /** Agent runs (`/projects/:id/runs`): the contract the IDE's chat is built on. */
-import type { RunStatus, RunUsage as SharedRunUsage, ToolDisplay } from '../../../lib/api-types';
+import type { RunInfo, RunStatus, RunUsage, ToolDisplay } from '../../../lib/api-types';
 import { request } from '../api';
 
-export type { RunStatus, ToolDisplay };
+export type { RunStatus, RunUsage, ToolDisplay };
 
-/** Tokens used (the run's cost is `Run.costUsd`). */
-export type RunUsage = SharedRunUsage;
-
-export interface Run {
-  id: string;
-  projectId: string;
-  status: RunStatus;
-  goal: string;
-  provider: string;
-  model: string;
-  promptVersion: string;
-  steps: number;
-  usage: RunUsage;
-  costUsd: number;
-  maxSteps: number;
-  reason: string | null;
-  pendingApproval: { callId: string; name: string; input: unknown; reason: string } | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A run as the API gives it (its cost is `costUsd`). */
+export type Run = RunInfo;
 
 /** A run's events, in `seq` order. */
 export type RunEvent = { seq: number; at: string } & (
