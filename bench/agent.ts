@@ -11,7 +11,7 @@
  * Starts a private PostgreSQL (fsync off) and Temporal dev server; needs the node sandbox image
  * (`npm run images:build`). Removes the sandbox it made.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,21 +19,13 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import WebSocket from 'ws';
-import { freePort, startPostgres, startTemporal, stopAll, type Started } from '../infra/lib/components.mjs';
-import { ensurePostgres, ensureTemporalCli } from '../infra/lib/prereqs.mjs';
-import { loadConfig } from '../lib/config.js';
-import { createPool } from '../lib/db.js';
-import { InProcessEventBus } from '../lib/event-bus.js';
-import { migrate } from '../lib/migrate.js';
-import { LocalObjectStore } from '../lib/object-store.js';
-import { MemoryRateLimiter } from '../lib/rate-limiter.js';
+import { freePort, startTemporal, stopAll } from '../infra/lib/components.mjs';
+import { ensureTemporalCli } from '../infra/lib/prereqs.mjs';
 import { sandboxImageName } from '../sandbox-images/names.js';
 import { startFakeModelServer, type FakeTurn, type RecordedRequest } from '../services/agents/fake-model/index.js';
-import { createDockerClient } from '../services/containers/index.js';
-import { buildApp, createRunEngine, createServices } from '../services/gateway/app.js';
-import { migrationSources } from '../services/gateway/migrations.js';
-import { TemporalClient } from '../workflows/client.js';
+import { createRunEngine } from '../services/gateway/index.js';
 import { createWorker } from '../workflows/worker.js';
+import { startApiStack } from './lib/api-stack.js';
 
 const OVERHEAD_STEPS = 30;
 const FIRST_TOKEN_RUNS = 20;
@@ -153,55 +145,30 @@ class RunSocket {
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vaporform-bench-agent-'));
   chmodSync(dir, 0o755);
-  const components: Started[] = [];
-  const postgres = await startPostgres({
-    bin: ensurePostgres(),
-    dataDir: path.join(dir, 'postgres'),
-    port: await freePort(),
-    logFile: path.join(dir, 'postgres.log'),
-    database: 'vaporform',
-    fsync: false,
-  });
-  components.push(postgres);
   const temporal = await startTemporal({ bin: ensureTemporalCli(), port: await freePort(), logFile: path.join(dir, 'temporal.log') });
-  components.push(temporal);
   const fake = await startFakeModelServer({ scripts: { default: { turns: [], otherwise: answer } } });
-  const config = loadConfig({
-    DATABASE_URL: postgres.url,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dir,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: `bench-agent-${randomUUID()}`,
-    LLM_PROVIDER: 'anthropic',
-    LLM_MODEL: 'fake-model-1',
-    ANTHROPIC_API_KEY: 'default',
-    ANTHROPIC_BASE_URL: fake.url,
-  });
-  const db = createPool(config.databaseUrl, 20);
-  await migrate(db, migrationSources);
   const errors: unknown[] = [];
   const onError = (err: unknown) => errors.push(err);
-  const infra = {
-    config,
-    db,
-    bus: new InProcessEventBus(() => {}),
-    docker: createDockerClient(config.docker),
-    temporal: new TemporalClient(config.temporal),
-    limiter: new MemoryRateLimiter(),
-    objects: new LocalObjectStore(path.join(dir, 'objects')),
-    imageFor: sandboxImageName,
-  };
+  const stack = await startApiStack(
+    'agent',
+    {
+      DB_POOL_MAX: '20',
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: `bench-agent-${randomUUID()}`,
+      LLM_PROVIDER: 'anthropic',
+      LLM_MODEL: 'fake-model-1',
+      ANTHROPIC_API_KEY: 'default',
+      ANTHROPIC_BASE_URL: fake.url,
+    },
+    onError,
+  );
+  const { config, infra, services } = stack;
   const image = sandboxImageName('node');
   if (!(await infra.docker.getImage(image).inspect().then(() => true, () => false))) {
     throw new Error(`The sandbox image ${image} is missing: build it with \`npm run images:build\``);
   }
-  const services = createServices(infra, onError);
-  const app = await buildApp(infra, services, { logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const origin = `127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const base = `http://${origin}/api/v1`;
+  const origin = stack.origin.replace('http://', '');
+  const base = stack.base;
 
   // The model's and the tools' own time, as the engine sees them (the SDK's request to the fake server included).
   const modelTimes: Timed[] = [];
@@ -483,11 +450,9 @@ async function main(): Promise<void> {
     await working.catch((err: unknown) => console.error(err));
     await connection.close();
     if (projectId) await services.sandboxes.destroy(projectId).catch((err: unknown) => console.error(err));
-    await app.close();
-    await db.end();
-    await infra.temporal.close();
+    await stack.close();
     await fake.close();
-    await stopAll(components);
+    await stopAll([temporal]);
     await rm(dir, { recursive: true, force: true });
   }
 }

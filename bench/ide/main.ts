@@ -18,13 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { freePort, startPostgres, stopAll } from '../../infra/lib/components.mjs';
-import { ensurePostgres } from '../../infra/lib/prereqs.mjs';
-import { loadConfig } from '../../lib/config.js';
-import { migrate } from '../../lib/migrate.js';
-import { buildApp, createServices } from '../../services/gateway/app.js';
-import { createInfrastructure } from '../../services/gateway/infrastructure.js';
-import { migrationSources } from '../../services/gateway/migrations.js';
+import { startApiStack } from '../lib/api-stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LOAD_RUNS = 15;
@@ -72,30 +66,11 @@ async function main(): Promise<void> {
   await build({ root: path.join(root, 'ide'), build: { outDir: distDir, emptyOutDir: true }, logLevel: 'error' });
   const sizes = initialScripts(distDir);
 
-  const postgres = await startPostgres({
-    bin: ensurePostgres(),
-    dataDir: path.join(dir, 'postgres'),
-    port: await freePort(),
-    logFile: path.join(dir, 'postgres.log'),
-    database: 'vaporform',
-    fsync: false,
-  });
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: postgres.url,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dir,
+  const { services, origin: base, close } = await startApiStack('ide', {
     IDE_DIST_DIR: distDir,
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:1',
+    ...(process.env.TEMPORAL_ADDRESS ? { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS } : {}),
+    ...(process.env.SANDBOX_IMAGE_TAG ? { SANDBOX_IMAGE_TAG: process.env.SANDBOX_IMAGE_TAG } : {}),
   });
-  const { infra, close } = await createInfrastructure(config, (err) => console.error(err));
-  await migrate(infra.db, migrationSources);
-  const services = createServices(infra, (err) => console.error(err));
-  const app = await buildApp(infra, services, { logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -265,9 +240,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     if (projectId) await services.sandboxes.destroy(projectId).catch((err: unknown) => console.error(err));
-    await app.close();
     await close();
-    await stopAll([postgres]);
     await rm(dir, { recursive: true, force: true });
   }
 }

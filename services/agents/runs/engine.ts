@@ -17,7 +17,7 @@ import {
   type ProviderName,
   type TokenUsage,
 } from '../providers/index.js';
-import { detectStuck, nudgeFor, stepsFromTranscript } from '../stuck.js';
+import { detectStuck, nudgeFor, stepsFromTranscript, STUCK_THRESHOLDS } from '../stuck.js';
 import { capText, summarizeModel, type Toolbox, type ToolCall, type ToolResult } from '../tools/index.js';
 import type { ProjectIrService } from '../../ir/index.js';
 import * as store from './store.js';
@@ -85,6 +85,8 @@ export class RunFailure extends Error {
 /** Token deltas are written in batches: the first at once (time to first token), then at most every this many ms. */
 const DELTA_FLUSH_MS = 40;
 const MAX_OUTPUT_TOKENS = 8192;
+/** How many recent steps stuck detection needs (its longest pattern), with one to spare. */
+const STUCK_WINDOW_STEPS = Math.max(...Object.values(STUCK_THRESHOLDS)) + 1;
 /** The IR summary in the system prompt is worth waiting for only so long (a sandbox that stopped answering). */
 const IR_SUMMARY_TIMEOUT_MS = 5000;
 /** The event's copy of a tool's input or output (the transcript keeps what the model saw). */
@@ -322,7 +324,9 @@ export class RunEngine {
   async finishStep(runId: string, step: number): Promise<{ stuck: string | null; nudge: string | null }> {
     const { db } = this.deps;
     const run = await this.run(runId);
-    const rows = await store.selectMessages(db, runId);
+    // Only the steps since the latest message count for stuck detection (after a person spoke, earlier repetition is
+    // history), and of those only the last few it looks at: the read stays small however long the run.
+    const rows = await store.selectMessagesFrom(db, runId, Math.max(run.segment_step + 1, step - STUCK_WINDOW_STEPS));
     const changedPaths = [
       ...new Set(
         rows
@@ -346,9 +350,7 @@ export class RunEngine {
       { step, usage: toUsage(run), costUsd: Number(run.cost_usd), changedPaths },
       { dedupeKey: `completed:${step}`, unlessCancelled: true },
     );
-    // Only the steps since the latest message count: after a person spoke, earlier repetition is history.
-    const since = rows.filter((row) => row.step > run.segment_step);
-    const stuck = turn ? detectStuck(stepsFromTranscript(buildTranscript(since))) : null;
+    const stuck = turn ? detectStuck(stepsFromTranscript(buildTranscript(rows))) : null;
     return { stuck: stuck?.reason ?? null, nudge: stuck ? nudgeFor(stuck) : null };
   }
 

@@ -225,6 +225,15 @@ export async function selectMessages(db: Queryable, runId: string): Promise<Mess
   return rows;
 }
 
+/** The transcript's entries of steps `fromStep` and later, in order. */
+export async function selectMessagesFrom(db: Queryable, runId: string, fromStep: number): Promise<MessageRow[]> {
+  const { rows } = await db.query<MessageRow>(
+    'SELECT key, step, kind, data FROM agent_run_messages WHERE run_id = $1 AND step >= $2 ORDER BY id',
+    [runId, fromStep],
+  );
+  return rows;
+}
+
 export async function selectMessage(db: Queryable, runId: string, key: string): Promise<MessageRow | undefined> {
   const { rows } = await db.query<MessageRow>(
     'SELECT key, step, kind, data FROM agent_run_messages WHERE run_id = $1 AND key = $2',
