@@ -37,13 +37,23 @@ export class LockSession {
     return this.held.has(key);
   }
 
-  /** Ends the connection, which releases every lock of it. */
-  close(): void {
+  /**
+   * Frees every lock of the session and ends its connection. The unlock runs first, so once this resolves
+   * another session can take the locks; ending the connection alone frees them only when the server has
+   * noticed, a moment later.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     this.held.clear();
-    // `true`: the connection is closed, not returned to the pool with the locks still on it.
-    this.client?.release(true);
+    const client = this.client;
     this.client = null;
+    if (!client) return;
+    const err = await client.query('SELECT pg_advisory_unlock_all()').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Closed rather than returned to the pool: a failed unlock must not hand locks on to the pool's next user.
+    client.release(err instanceof Error ? err : true);
   }
 
   private connection(): Promise<DbClient> {

@@ -129,7 +129,7 @@ export class SandboxChanges {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     for (const projectId of [...this.tracked.keys()]) await this.forget(projectId);
-    this.locks.close();
+    await this.locks.close();
   }
 
   /** Publishes an API change and tells the watcher what the API left at the paths, so it does not repeat it. */

@@ -32,11 +32,11 @@ describe('LockSession', () => {
       await first.unlock(key);
       expect(await second.tryLock(key)).toBe(true);
       expect(await first.tryLock(key)).toBe(false);
-      second.close();
+      await second.close();
       expect(await first.tryLock(key)).toBe(true);
     } finally {
-      first.close();
-      second.close();
+      await first.close();
+      await second.close();
     }
   });
 
@@ -54,7 +54,7 @@ describe('LockSession', () => {
       expect(session.holds(key)).toBe(false);
       expect(await session.tryLock(key)).toBe(true);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
