@@ -7,8 +7,9 @@
 // Events: every event of a project carries `seq`, strictly increasing per project (the durable event log).
 
 export interface ProjectEvent<T = unknown> {
-  /** Strictly increasing per project; a client resumes with `after: seq`. */
-  seq: number;
+  id: string;
+  /** Strictly increasing per project; a client resumes with `after: seq`. Absent when the log could not be written. */
+  seq?: number;
   projectId: string;
   /** Dotted, past tense: `file.changed`, `run.updated`, `process.started`. */
   type: string;
@@ -161,6 +162,24 @@ export type RunEventType =
   | 'run.reverted';
 
 // ---------------------------------------------------------------------------------------------------------------
-// The realtime socket's project subscription: `{type:'subscribe', projectId, after?: seq}` replays every event
-// after `seq` from the log, then goes live, with nothing missed or doubled; the server answers `subscribed`
-// with `{projectId, seq}` (the last seq known at subscription) and sends `{type:'event', event: ProjectEvent}`.
+// The realtime socket's project subscription (services/realtime): `{type:'subscribe', projectId, after?, history?}`.
+// With `after: seq` it replays every event after `seq` from the log, then goes live, nothing missed or doubled;
+// with `history: n` (at most 200) it first sends the latest n events, each message marked `history: true`. The
+// first answer is `{type:'subscribed', projectId, seq}`: the client has seen everything up to `seq` (with
+// `gap: true` when events between `after` and `seq` are lost: too far behind); then `{type:'event', event}`.
+// Events of two API instances may arrive out of order by seq: deduplicate by seq and resume after the highest
+// seq below which nothing is missing.
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files: `file.changed` {FileChange}.
+
+export interface FileChange {
+  path: string;
+  kind: 'created' | 'modified' | 'deleted' | 'renamed';
+  /** Where a renamed file or directory was. */
+  from?: string;
+  /** The new version of a file written through the API. */
+  version?: string;
+  /** A small UTF-8 file written through the API: its text (live events only; the log leaves it out). */
+  content?: string;
+}

@@ -12,6 +12,8 @@ export interface Actor {
 
 export interface BusEvent<T = unknown> {
   id: string;
+  /** The event's number in its project's log (services/realtime/event-log.ts), where it was logged. */
+  seq?: number;
   projectId: string;
   /** Dotted, past tense: `project.updated`, `file.changed`. */
   type: string;

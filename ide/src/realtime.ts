@@ -4,30 +4,21 @@
  * backoff, notices a dead link by heartbeat, and after a reconnect subscribes again, resuming each channel
  * after the last seq it saw so that nothing is missed or doubled.
  */
+import type { ProjectEvent as ApiProjectEvent } from '../../lib/api-types';
 import { freshAccessToken } from './api';
 import type { RunEvent } from './workspace/runs-api';
 
-export interface Actor {
-  kind: 'user' | 'apiKey' | 'agent' | 'system' | 'sandbox';
-  id?: string;
-}
-
-export interface ProjectEvent {
-  id: string;
-  /** Strictly increasing per project, where the server numbers its events. */
-  seq?: number;
-  projectId: string;
-  type: string;
-  at: string;
-  actor?: Actor;
-  data: unknown;
-}
+export type ProjectEvent = ApiProjectEvent;
+export type Actor = NonNullable<ApiProjectEvent['actor']>;
 
 export type LiveState = 'connecting' | 'live' | 'offline' | 'closed';
 
 export interface ProjectStreamHandlers {
-  onEvent(event: ProjectEvent): void;
+  /** `history`: the event happened before this tab subscribed (the recent past, shown once on opening). */
+  onEvent(event: ProjectEvent, meta: { history: boolean }): void;
   onState(state: LiveState, detail?: string): void;
+  /** Events were lost (the tab was away longer than the server keeps them): reload what is shown. */
+  onResync?(): void;
   /** The server ended the subscription (project deleted, access removed). */
   onUnsubscribed?(reason: string | undefined): void;
 }
@@ -40,10 +31,18 @@ const PONG_WITHIN_MS = 10_000;
 const MAX_BACKOFF_MS = 15_000;
 /** A socket nobody listens to any more closes after this (a route change re-subscribes in between). */
 const IDLE_CLOSE_MS = 5_000;
+/** How many past events a project's first subscription shows (the activity panel's history). */
+const HISTORY = 100;
+/** Numbers seen beyond a gap that does not fill: past this, the gap is given up (the server lost those events). */
+const MAX_AHEAD = 1000;
 
 interface ProjectChannel {
   handlers: Set<ProjectStreamHandlers>;
+  /** Every event up to this number has been handed over: a resume asks for what comes after it. */
   lastSeq: number | undefined;
+  /** Numbers handed over beyond `lastSeq` (another instance's event can overtake an earlier one). */
+  ahead: Set<number>;
+  /** Ids of events without a number (published while the log was unavailable). */
   seen: Set<string>;
   live: boolean;
 }
@@ -71,7 +70,7 @@ class LiveSocket {
   subscribeProject(projectId: string, handlers: ProjectStreamHandlers): () => void {
     let channel = this.projects.get(projectId);
     if (!channel) {
-      channel = { handlers: new Set(), lastSeq: undefined, seen: new Set(), live: false };
+      channel = { handlers: new Set(), lastSeq: undefined, ahead: new Set(), seen: new Set(), live: false };
       this.projects.set(projectId, channel);
       this.sendSubscribe(projectId, channel);
     }
@@ -227,11 +226,28 @@ class LiveSocket {
   private sendSubscribe(projectId: string, channel: ProjectChannel): void {
     const message: { type: string; [key: string]: unknown } = { type: 'subscribe', id: `project:${projectId}`, projectId };
     if (channel.lastSeq !== undefined) message.after = channel.lastSeq;
+    else message.history = HISTORY;
     this.send(message);
   }
 
   private sendRunSubscribe(runId: string, channel: RunChannel): void {
     this.send({ type: 'run.subscribe', id: `run:${runId}`, projectId: channel.projectId, runId, after: channel.after });
+  }
+
+  /** Replays after a reconnect may overlap what was seen, and numbers may arrive out of order: each event is handed over once. */
+  private firstTime(channel: ProjectChannel, event: ProjectEvent): boolean {
+    if (typeof event.seq !== 'number') {
+      if (channel.seen.has(event.id)) return false;
+      channel.seen.add(event.id);
+      if (channel.seen.size > 2000) channel.seen.delete(channel.seen.values().next().value!);
+      return true;
+    }
+    channel.lastSeq ??= event.seq - 1;
+    if (event.seq <= channel.lastSeq || channel.ahead.has(event.seq)) return false;
+    channel.ahead.add(event.seq);
+    if (channel.ahead.size > MAX_AHEAD) channel.lastSeq = Math.min(...channel.ahead) - 1;
+    while (channel.ahead.delete(channel.lastSeq + 1)) channel.lastSeq += 1;
+    return true;
   }
 
   private dispatch(data: ServerMessage): void {
@@ -244,23 +260,22 @@ class LiveSocket {
         if (!channel) return;
         this.attempt = 0;
         channel.live = true;
+        // The server says up to where this subscription starts: what the tab has seen, or (first time, or after
+        // a gap) where its replay begins.
+        if (typeof data.seq === 'number' && (channel.lastSeq === undefined || data.gap === true)) {
+          channel.lastSeq = data.seq;
+          channel.ahead.clear();
+        }
         for (const handlers of channel.handlers) handlers.onState('live');
+        if (data.gap === true) for (const handlers of channel.handlers) handlers.onResync?.();
         return;
       }
       case 'event': {
         const event = data.event as ProjectEvent;
         const channel = this.projects.get(event.projectId);
-        if (!channel) return;
-        // Replays after a reconnect may overlap what was seen: each event is handed over once.
-        if (typeof event.seq === 'number') {
-          if (channel.lastSeq !== undefined && event.seq <= channel.lastSeq) return;
-          channel.lastSeq = event.seq;
-        } else {
-          if (channel.seen.has(event.id)) return;
-          channel.seen.add(event.id);
-          if (channel.seen.size > 2000) channel.seen.delete(channel.seen.values().next().value!);
-        }
-        for (const handlers of channel.handlers) handlers.onEvent(event);
+        if (!channel || !this.firstTime(channel, event)) return;
+        const meta = { history: data.history === true };
+        for (const handlers of channel.handlers) handlers.onEvent(event, meta);
         return;
       }
       case 'unsubscribed': {

@@ -9,6 +9,7 @@
 import { promises as fs, type Stats } from 'node:fs';
 import type { Db } from '../../lib/db.js';
 import { makeEvent, type BusEvent, type EventBus, type Unsubscribe } from '../../lib/event-bus.js';
+import type { FileChange } from '../../lib/api-types.js';
 import { LockSession } from '../../lib/lock-session.js';
 import { projectLockKey } from '../../lib/project-lock.js';
 import type { Workspace } from '../../lib/workspace-paths.js';
@@ -33,11 +34,7 @@ export interface SandboxChangesOptions {
 }
 
 /** The data of a `file.changed` event. */
-export interface FileChange {
-  path: string;
-  kind: ChangeKind | 'renamed';
-  from?: string;
-}
+export type { FileChange };
 
 /** API changes show up in the watcher too; for this long, it checks what it sees against them. */
 const SUPPRESS_MS = 1500;

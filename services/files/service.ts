@@ -119,6 +119,19 @@ interface OpenProject {
   stack: Stack;
 }
 
+/** A file this small travels in its change event, so that an editor open on it elsewhere updates without a read. */
+const INLINE_TEXT_BYTES = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function inlineText(content: Buffer): { content?: string } {
+  if (content.length > INLINE_TEXT_BYTES) return {};
+  try {
+    return { content: utf8.decode(content) };
+  } catch {
+    return {}; // not UTF-8 text: readers fetch the bytes
+  }
+}
+
 export class FilesService {
   private readonly limits: FilesLimits;
   private readonly changes: SandboxChanges;
@@ -296,8 +309,9 @@ export class FilesService {
           return stat === null;
         }),
       );
-      await this.announce(projectId, principal, { path: rel, kind: written ? 'created' : 'modified' });
-      return { path: rel, version: versionOf(content), size: content.length, created: written };
+      const version = versionOf(content);
+      await this.announce(projectId, principal, { path: rel, kind: written ? 'created' : 'modified', version, ...inlineText(content) });
+      return { path: rel, version, size: content.length, created: written };
     });
   }
 

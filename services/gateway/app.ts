@@ -57,7 +57,7 @@ import { DEFAULT_FILES_LIMITS, FilesService, filesRoutes } from '../files/index.
 import { ProjectIrService, irRoutes } from '../ir/index.js';
 import { GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
-import { RealtimeService, realtimeRoutes } from '../realtime/index.js';
+import { LoggedEventBus, ProjectEventLog, RealtimeService, realtimeRoutes } from '../realtime/index.js';
 import { checkSandboxImages } from '../../sandbox-images/build.js';
 import type { TemporalClient } from '../../workflows/client.js';
 import { temporalRunOrchestrator } from '../../workflows/agent-runs.js';
@@ -100,10 +100,17 @@ export interface Services {
   runs: RunsService;
   /** Run events as the worker appends them, live to this instance's subscribers. */
   runEvents: RunEventsHub;
+  /** Every project's events, numbered: what a reconnecting or newly opened IDE replays. */
+  events: ProjectEventLog;
+  /** The bus the services publish on: each event is logged (numbered) before it goes out. */
+  bus: EventBus;
 }
 
 export function createServices(infra: Infrastructure, onError: (err: unknown) => void): Services {
-  const { config, db, bus, limiter } = infra;
+  const { config, db, limiter } = infra;
+  // Every event is numbered in its project's log before it goes out: clients resume and replay from there.
+  const events = new ProjectEventLog(db);
+  const bus = new LoggedEventBus(infra.bus, events, onError);
   // Auth and projects need each other's answers; the late binding keeps their modules independent.
   let projects: ProjectsService | undefined;
   const auth = new AuthService({
@@ -117,6 +124,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   const authorize = projects.authorize.bind(projects);
   const realtime = new RealtimeService({
     bus,
+    log: events,
     canRead: async (principal, projectId) => void (await projects.authorize(principal, projectId, 'read')),
     checkPrincipal: (principal) => auth.checkPrincipal(principal),
     recheckMs: config.realtime.recheckMs,
@@ -205,6 +213,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     reapSandboxes,
     runs,
     runEvents,
+    events,
+    bus,
   };
 }
 

@@ -2,6 +2,7 @@
 import { loadConfig } from '../../lib/config.js';
 import { migrate } from '../../lib/migrate.js';
 import { installHostGuard } from '../containers/index.js';
+import { EVENT_RETENTION_MS } from '../realtime/index.js';
 import { buildApp, createServices } from './app.js';
 import { createInfrastructure } from './infrastructure.js';
 import { migrationSources } from './migrations.js';
@@ -27,11 +28,15 @@ async function main(): Promise<void> {
     Math.min(30_000, Math.max(1000, config.sandbox.pauseAfterMs / 4)),
   );
   sweep.unref();
-  // What deleted projects left behind (a request that raced the deletion): at start-up, then now and then.
-  const reap = () => void services.reapSandboxes().then(
-    (reaped) => reaped.length > 0 && app.log.info({ projects: reaped }, 'orphaned sandboxes removed'),
-    (err: unknown) => reportError(err),
-  );
+  // What deleted projects left behind (a request that raced the deletion), and events past their retention:
+  // at start-up, then now and then.
+  const reap = () => {
+    void services.reapSandboxes().then(
+      (reaped) => reaped.length > 0 && app.log.info({ projects: reaped }, 'orphaned sandboxes removed'),
+      (err: unknown) => reportError(err),
+    );
+    void services.events.prune(EVENT_RETENTION_MS).catch((err: unknown) => reportError(err));
+  };
   reap();
   const reaper = setInterval(reap, REAP_INTERVAL_MS);
   reaper.unref();

@@ -7,12 +7,13 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../../lib/access.js';
 import { AppError } from '../../lib/errors.js';
 import type { BusEvent, EventBus, Unsubscribe } from '../../lib/event-bus.js';
+import { MAX_REPLAY } from './event-log.js';
 
 /** Messages the server sends. */
 export type ServerMessage =
-  | { type: 'subscribed'; projectId: string }
+  | { type: 'subscribed'; projectId: string; seq?: number; gap?: boolean }
   | { type: 'unsubscribed'; projectId: string; reason?: string }
-  | { type: 'event'; event: BusEvent }
+  | { type: 'event'; event: BusEvent; history?: boolean }
   | { type: 'error'; code: string; message: string; replyTo?: string }
   | { type: 'pong' }
   | { type: string; [key: string]: unknown };
@@ -35,8 +36,16 @@ export interface Connection {
 
 export type MessageHandler = (connection: Connection, message: ClientMessage) => Promise<void> | void;
 
+/** The project event log as the realtime service reads it (event-log.ts). */
+export interface EventReplay {
+  after(projectId: string, after: number, limit: number): Promise<BusEvent[]>;
+  latest(projectId: string, limit: number): Promise<BusEvent[]>;
+  lastSeq(projectId: string): Promise<number>;
+}
+
 export interface RealtimeDeps {
   bus: EventBus;
+  log: EventReplay;
   /** Throws unless the principal may read the project (the projects service's access check). */
   canRead: (principal: Principal, projectId: string) => Promise<void>;
   /** Throws once the principal's credential no longer holds (revoked API key, signed-out session, deleted account). */
@@ -49,6 +58,8 @@ export interface RealtimeDeps {
 /** A client that cannot keep up is disconnected rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const MAX_SUBSCRIPTIONS = 100;
+/** The most past events a subscription asks to see first (`history`). */
+export const MAX_HISTORY = 200;
 /** The close code of a socket whose credential no longer holds (1008: policy violation); the reason is the error code. */
 export const CLOSE_ACCESS_ENDED = 1008;
 
@@ -151,45 +162,99 @@ export class RealtimeService {
 
     // Deliveries wait, in order, behind a re-check when the last one is too old.
     let deliveries = Promise.resolve();
-    const deliver = (subscription: Subscription, event: BusEvent) => {
+    const inOrder = (send: () => void) => {
       deliveries = deliveries.then(async () => {
         if (Date.now() - checkedAt >= this.deps.recheckMs) await recheck();
-        if (subscription.ended || closed) return;
-        connection.send({ type: 'event', event });
+        if (!closed) send();
+      });
+    };
+    /** `replayed`: from the log, access was checked after it (so it cannot end access); `history`: from before the subscription. */
+    const deliver = (subscription: Subscription, event: BusEvent, replayed?: { history: boolean }) =>
+      inOrder(() => {
+        if (subscription.ended) return;
+        connection.send(replayed?.history ? { type: 'event', event, history: true } : { type: 'event', event });
+        if (replayed) return;
         // Someone who loses access stops receiving at once.
         const removedUser = event.type === 'member.removed' && (event.data as { userId?: string }).userId;
         if (event.type === 'project.deleted' || removedUser === principal.userId) {
           if (subscriptions.get(event.projectId) === subscription) unsubscribe(event.projectId, event.type);
         }
       });
+
+    /**
+     * The bus subscription and the log read overlap: live events wait while the log is read, then those the
+     * replay already held are dropped. Replies, in order: `subscribed` with the seq the client has seen up to,
+     * then the events after it. `gap` says events were lost in between (too far behind, or pruned).
+     */
+    const start = async (projectId: string, subscription: Subscription, after: number | undefined, history: number) => {
+      let waiting: BusEvent[] | null = [];
+      const stop = await this.deps.bus.subscribe(projectId, (event) => {
+        if (waiting) waiting.push(event);
+        else deliver(subscription, event);
+      });
+      // Unsubscribed, or the socket closed, while the bus was subscribing.
+      if (subscription.ended) return stop();
+      subscription.stop = stop;
+      let replay: BusEvent[] = [];
+      let seq: number;
+      let gap = false;
+      try {
+        if (after !== undefined) {
+          replay = await this.deps.log.after(projectId, after, MAX_REPLAY + 1);
+          if (replay.length > MAX_REPLAY) replay = await this.deps.log.latest(projectId, MAX_REPLAY);
+          const last = replay.length > 0 ? undefined : await this.deps.log.lastSeq(projectId);
+          gap = replay.length > 0 ? replay[0]!.seq !== after + 1 : last! < after;
+          seq = gap ? (replay.length > 0 ? replay[0]!.seq! - 1 : last!) : after;
+        } else {
+          const last = await this.deps.log.lastSeq(projectId);
+          replay = history > 0 ? await this.deps.log.latest(projectId, history) : [];
+          seq = replay.length > 0 ? replay[0]!.seq! - 1 : last;
+        }
+      } catch (err) {
+        waiting = null;
+        throw err;
+      }
+      const replayed = replay.at(-1)?.seq ?? 0;
+      const live = waiting.filter((event) => event.seq === undefined || event.seq > replayed);
+      waiting = null;
+      inOrder(() => {
+        if (!subscription.ended) connection.send(gap ? { type: 'subscribed', projectId, seq, gap } : { type: 'subscribed', projectId, seq });
+      });
+      for (const event of replay) deliver(subscription, event, { history: after === undefined });
+      for (const event of live) deliver(subscription, event);
     };
 
     const subscribe = async (message: ClientMessage) => {
       const projectId = message.projectId;
       if (typeof projectId !== 'string') throw new AppError('VALIDATION_FAILED', 'subscribe needs a projectId');
-      let subscription = subscriptions.get(projectId);
-      if (!subscription) {
-        if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
-          throw new AppError('RATE_LIMITED', `At most ${MAX_SUBSCRIPTIONS} projects per connection`);
-        }
-        const created: Subscription = { ready: Promise.resolve(), stop: undefined, ended: false };
-        created.ready = (async () => {
-          await this.deps.canRead(principal, projectId);
-          if (created.ended) return;
-          const stop = await this.deps.bus.subscribe(projectId, (event) => deliver(created, event));
-          // Unsubscribed, or the socket closed, while the bus was subscribing.
-          if (created.ended) stop();
-          else created.stop = stop;
-        })();
-        subscriptions.set(projectId, created);
-        created.ready.catch(() => {
-          if (subscriptions.get(projectId) === created) subscriptions.delete(projectId);
-        });
-        subscription = created;
+      const { after, history = 0 } = message;
+      if (after !== undefined && !(Number.isSafeInteger(after) && (after as number) >= 0)) {
+        throw new AppError('VALIDATION_FAILED', '"after" is the seq of the last event seen: an integer ≥ 0');
       }
-      // A second subscribe of the same project answers once the first is settled, with its outcome.
-      await subscription.ready;
-      if (!subscription.ended) connection.send({ type: 'subscribed', projectId });
+      if (!(Number.isInteger(history) && (history as number) >= 0 && (history as number) <= MAX_HISTORY)) {
+        throw new AppError('VALIDATION_FAILED', `"history" is how many past events to send first: 0 to ${MAX_HISTORY}`);
+      }
+      const existing = subscriptions.get(projectId);
+      if (existing) {
+        // A second subscribe of the same project answers once the first is settled, with its outcome.
+        await existing.ready;
+        if (!existing.ended) inOrder(() => connection.send({ type: 'subscribed', projectId }));
+        return;
+      }
+      if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
+        throw new AppError('RATE_LIMITED', `At most ${MAX_SUBSCRIPTIONS} projects per connection`);
+      }
+      const created: Subscription = { ready: Promise.resolve(), stop: undefined, ended: false };
+      created.ready = (async () => {
+        await this.deps.canRead(principal, projectId);
+        if (!created.ended) await start(projectId, created, after as number | undefined, history as number);
+      })();
+      subscriptions.set(projectId, created);
+      created.ready.catch(() => {
+        if (subscriptions.get(projectId) === created) subscriptions.delete(projectId);
+        end(created);
+      });
+      await created.ready;
     };
 
     socket.on('message', (raw, isBinary) => {

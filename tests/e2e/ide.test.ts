@@ -140,6 +140,12 @@ describe('browser IDE', () => {
     await page.reload();
     await byTestId('project-screen').waitFor();
     expect(page.url()).toContain(`#/projects/${projectId}`);
+    // ...and the activity is not lost with it: the project's recent events are listed again, in the same order.
+    await byTestId('right-tab-activity').click();
+    await page.locator('[data-testid="activity-item"][data-event-type="member.added"]').waitFor();
+    const replayed = (await byTestId('activity-type').allTextContents()).filter((type) => !type.startsWith('sandbox.') && type !== 'file.changed');
+    expect(replayed).toEqual(['member.added', 'project.updated', 'project.created']);
+    expect(await page.locator('[data-testid="activity-item"][data-event-type="project.created"]').textContent()).toContain('created the project');
 
     // Sign out: the server forgets the refresh token, the page shows the sign-in form.
     const refreshToken = (await refreshCookie())!;

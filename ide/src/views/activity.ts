@@ -13,7 +13,8 @@ export interface Names {
 
 export interface ActivityPanel {
   el: HTMLElement;
-  add(event: ProjectEvent): void;
+  /** `fresh: false` for the past replayed on opening: listed without the arrival animation. */
+  add(event: ProjectEvent, options?: { fresh: boolean }): void;
   setState(state: LiveState, detail?: string): void;
   /** Names became known (members loaded): render again. */
   refresh(): void;
@@ -60,11 +61,11 @@ export function activityPanel(names: Names): ActivityPanel {
       h('div', { class: 'section-header' }, h('h3', { class: 'section-title' }, 'Live activity'), status),
       list,
     ),
-    add(event) {
+    add(event, options = { fresh: true }) {
       if (events.some((e) => e.id === event.id)) return;
       events.unshift(event);
       if (events.length === 1) list.replaceChildren();
-      list.prepend(item(event, true));
+      list.prepend(item(event, options.fresh));
       if (events.length > MAX_EVENTS) {
         events.length = MAX_EVENTS;
         list.lastElementChild?.remove();
@@ -80,7 +81,18 @@ export function activityPanel(names: Names): ActivityPanel {
 }
 
 function summarize(event: ProjectEvent, names: Names): string {
-  const data = (event.data ?? {}) as { changes?: Record<string, unknown>; userId?: string; role?: string; name?: string };
+  const data = (event.data ?? {}) as {
+    changes?: Record<string, unknown>;
+    userId?: string;
+    role?: string;
+    name?: string;
+    path?: string;
+    from?: string;
+    kind?: string;
+    process?: { command?: string; ports?: number[]; exitCode?: number | null };
+    run?: { goal?: string; status?: string };
+  };
+  const command = data.process?.command ? `“${clip(data.process.command)}”` : 'a process';
   switch (event.type) {
     case 'project.created':
       return `created the project${data.name ? ` “${data.name}”` : ''}`;
@@ -96,7 +108,23 @@ function summarize(event: ProjectEvent, names: Names): string {
       return `made ${names.user(data.userId)} ${data.role ?? 'a member'}`;
     case 'member.removed':
       return `removed ${names.user(data.userId)}`;
+    case 'file.changed':
+      if (data.kind === 'renamed') return `moved ${data.from ?? 'a file'} to ${data.path ?? '?'}`;
+      return `${data.kind ?? 'changed'} ${data.path || 'the workspace'}`;
+    case 'process.started':
+      return `started ${command}`;
+    case 'process.exited':
+      return `${command} exited${typeof data.process?.exitCode === 'number' ? ` with code ${data.process.exitCode}` : ''}`;
+    case 'process.ports':
+      return `${command} listens on ${(data.process?.ports ?? []).map((port) => `:${port}`).join(', ') || 'no port'}`;
+    case 'run.created':
+      return `started an agent run${data.run?.goal ? `: “${clip(data.run.goal)}”` : ''}`;
     default:
+      if (event.type.startsWith('sandbox.')) return `sandbox ${event.type.slice('sandbox.'.length)}`;
       return '';
   }
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }

@@ -304,7 +304,12 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
   };
 
   const stream = openProjectStream(project.id, {
-    onEvent(event) {
+    onEvent(event, { history }) {
+      // The recent past, on opening: it is what the activity panel shows; the views read the present themselves.
+      if (history) {
+        if (event.type !== 'run.updated') activity.add(event, { fresh: false });
+        return;
+      }
       if (event.type !== 'run.updated') activity.add(event);
       if (event.type === 'project.updated') void reloadProject();
       if (event.type.startsWith('member.')) void members.reload().then(reloadProject);
@@ -325,6 +330,12 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
       activity.setState(state, detail);
       // Changes made while the link was down: the tree reads itself again.
       if (state === 'live') tree.changed();
+    },
+    // Events were lost while away (longer than the server keeps them): read again what they would have changed.
+    onResync: () => {
+      tree.changed();
+      void reloadProject();
+      status.changed();
     },
     onUnsubscribed(reason) {
       banner.hidden = false;

@@ -317,11 +317,13 @@ export function editorArea(projectId: string, options: { canWrite: boolean; noti
     renderConflict();
   };
 
-  const refresh = (tab: FileTab) =>
+  /** Takes the file's state from the server; `known` is its new text and version when the event carried them. */
+  const refresh = (tab: FileTab, known?: { text: string; version: string }) =>
     enqueue(tab, async () => {
+      if (known?.version === tab.version) return; // our own save, announced
       let theirs;
       try {
-        theirs = await filesApi.read(projectId, tab.path, tab.version);
+        theirs = known ?? (await filesApi.read(projectId, tab.path, tab.version));
       } catch {
         theirs = undefined;
       }
@@ -396,7 +398,8 @@ export function editorArea(projectId: string, options: { canWrite: boolean; noti
         const affected = tab.path === change.path || (change.kind === 'deleted' && tab.path.startsWith(change.path + '/'));
         if (!affected) continue;
         // A delete is checked too: tools often replace a file by deleting and creating it.
-        void refresh(tab);
+        const known = change.kind !== 'deleted' && tab.path === change.path && change.content !== undefined && change.version !== undefined;
+        void refresh(tab, known ? { text: change.content!, version: change.version! } : undefined);
       }
     },
     activePath: () => (active?.kind === 'file' ? active.path : null),

@@ -14,11 +14,7 @@ export interface TreeNode {
 }
 
 /** The data of a `file.changed` event. */
-export interface FileChange {
-  path: string;
-  kind: 'created' | 'modified' | 'deleted' | 'renamed';
-  from?: string;
-}
+export type { FileChange } from '../../../lib/api-types';
 
 export interface FileText {
   text: string;
