@@ -1,4 +1,5 @@
 /** Who is calling, and what they may do on a project. Shared by every service that checks access. */
+import type { Actor } from './event-bus.js';
 
 export const PERMISSIONS = ['read', 'write', 'execute', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -21,6 +22,8 @@ export type Principal =
       userId: string;
       /** The sign-in session the access token belongs to; a long-lived connection ends with it. */
       sessionId?: string;
+      /** Acting for this agent run (its tools): what it does is announced as the agent's. */
+      agentRunId?: string;
     }
   | {
       kind: 'apiKey';
@@ -29,7 +32,15 @@ export type Principal =
       permissions: readonly Permission[];
       /** null: every project of the key's owner. */
       projectIds: readonly string[] | null;
+      /** Acting for this agent run (its tools): what it does is announced as the agent's. */
+      agentRunId?: string;
     };
+
+/** Who an event names as having done what the principal did. */
+export function actorOf(principal: Principal): Actor {
+  if (principal.agentRunId) return { kind: 'agent', id: principal.agentRunId };
+  return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
+}
 
 /** What a principal may do on a project where its user holds `role`. */
 export function effectivePermissions(principal: Principal, projectId: string, role: Role): Permission[] {

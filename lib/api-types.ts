@@ -54,6 +54,25 @@ export interface ProcessOutput {
 
 // Events: `process.started` {process}, `process.exited` {process}, `process.ports` {process}.
 
+// The preview (`GET /projects/:projectId/preview/status`): what it serves now.
+
+/** A process listening in the sandbox, as the preview names it. */
+export interface PreviewProcess {
+  /** The managed process's id, when it is one (started by the agent or the processes API). */
+  processId?: string;
+  pid?: number;
+  command: string;
+}
+
+export interface PreviewServing {
+  /** The port the preview serves now: the project's preview port, or a managed process's that listens when nothing is there. */
+  port: number;
+  /** Whether anything listens there; null when the sandbox could not say. */
+  listening: boolean | null;
+  /** What listens there, when it could be found. */
+  process: PreviewProcess | null;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Terminals over the realtime WebSocket (a PTY served by the in-sandbox agent). Requires the `execute` permission.
 

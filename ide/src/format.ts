@@ -31,3 +31,8 @@ export function fullDate(iso: string): string {
 }
 
 export const STACK_LABELS: Record<string, string> = { node: 'Node.js', python: 'Python', go: 'Go' };
+
+/** Text cut to `max` characters, with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

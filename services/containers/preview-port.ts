@@ -42,3 +42,36 @@ export class PreviewPorts {
     return port;
   }
 }
+
+export type { PreviewProcess, PreviewServing } from '../../lib/api-types.js';
+
+/** Who listens on a port in the sandbox, found by a command run there (the managed processes already say it themselves). */
+export type ListenerOf = (projectId: string, stack: Stack, port: number) => Promise<{ pid: number; command: string } | null>;
+
+/**
+ * The shell script that names the process listening on TCP port $1: the socket's inode from /proc/net/tcp{,6}
+ * (state 0A is LISTEN), then the process holding it. Prints the pid, a newline, and the command line.
+ */
+export const LISTENER_SCRIPT = `
+hex=$(printf '%04X' "$1")
+for inode in $(/usr/bin/mawk -v p=":$hex" '$2 ~ (p "$") && $4 == "0A" { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+  fd=$(/usr/bin/find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" -print -quit 2>/dev/null)
+  [ -n "$fd" ] || continue
+  pid=\${fd#/proc/}; pid=\${pid%%/*}
+  printf '%s\\n' "$pid"
+  tr '\\0' ' ' < "/proc/$pid/cmdline" | head -c 400
+  exit 0
+done
+exit 3
+`;
+
+/** Reads what LISTENER_SCRIPT printed (hostile input: it came out of the sandbox). */
+export function parseListener(stdout: string): { pid: number; command: string } | null {
+  const newline = stdout.indexOf('\n');
+  if (newline < 0) return null;
+  const pid = Number(stdout.slice(0, newline));
+  // Printable text only, one line, bounded.
+  const command = stdout.slice(newline + 1, newline + 1 + 400).replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !command) return null;
+  return { pid, command };
+}

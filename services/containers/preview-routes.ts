@@ -41,6 +41,39 @@ export async function previewRoutes(app: FastifyInstance, opts: { preview: Previ
     (request) => preview.open(principalOf(request), request.params.projectId, requestOrigin(request)),
   );
 
+  app.get<{ Params: { projectId: string } }>(
+    '/projects/:projectId/preview/status',
+    {
+      schema: {
+        tags: ['sandboxes'],
+        summary: 'What the preview serves now: the port, whether anything listens there, and which process',
+        security: bearerSecurity,
+        params: projectIdParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['port', 'listening', 'process'],
+            properties: {
+              port: { type: 'integer', description: 'The port in the sandbox the preview serves (it follows a managed process that listens)' },
+              listening: { type: ['boolean', 'null'], description: 'null: the sandbox could not say' },
+              process: {
+                type: ['object', 'null'],
+                required: ['command'],
+                properties: {
+                  processId: { type: 'string', description: 'The managed process (processes API), when it is one' },
+                  pid: { type: 'integer' },
+                  command: { type: 'string' },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    (request) => preview.serving(principalOf(request), request.params.projectId),
+  );
+
   app.delete<{ Params: { projectId: string } }>(
     '/projects/:projectId/preview',
     {

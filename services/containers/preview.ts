@@ -11,7 +11,7 @@ import type { Principal } from '../../lib/access.js';
 import type { Config } from '../../lib/config.js';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
-import { PreviewPorts, type SandboxListeners } from './preview-port.js';
+import { choosePreviewPort, PreviewPorts, type ListenerOf, type PreviewServing, type SandboxListeners } from './preview-port.js';
 import type { SandboxManager, Stack } from './sandboxes.js';
 import { sandboxNames } from './sandbox-spec.js';
 import * as store from './store.js';
@@ -58,6 +58,8 @@ export class PreviewService {
       origin: Config['previewOrigin'];
       /** What listens in a sandbox: the preview follows a managed process that listens when its port has nothing. */
       listeners?: SandboxListeners;
+      /** Who listens on a port that no managed process holds (a server started in a terminal). */
+      listenerOf?: ListenerOf;
     },
   ) {
     this.hostSuffix = deps.origin?.hostSuffix ?? DEFAULT_HOST_SUFFIX;
@@ -72,6 +74,24 @@ export class PreviewService {
     const label = await store.ensurePreviewHost(this.deps.db, projectId, principal.userId, newLabel());
     const origin = this.originOf(label, via);
     return { url: `${origin}/`, origin, port: project.previewPort };
+  }
+
+  /** What the preview serves now: the port, whether anything listens there, and which process that is. */
+  async serving(principal: Principal, projectId: string): Promise<PreviewServing> {
+    const project = await this.deps.authorize(principal, projectId, 'read');
+    if (!this.deps.listeners) return { port: project.previewPort, listening: null, process: null };
+    let found: Awaited<ReturnType<SandboxListeners>>;
+    try {
+      found = await this.deps.listeners(project.id, project.stack);
+    } catch {
+      return { port: project.previewPort, listening: null, process: null };
+    }
+    const port = choosePreviewPort(project.previewPort, found.processes, found.listening);
+    if (!found.listening.includes(port)) return { port, listening: false, process: null };
+    const managed = found.processes.find((p) => p.status === 'running' && p.ports.includes(port));
+    if (managed) return { port, listening: true, process: { processId: managed.id, command: managed.command } };
+    const other = await this.deps.listenerOf?.(project.id, project.stack, port).catch(() => null);
+    return { port, listening: true, process: other ?? null };
   }
 
   /** Gives the caller a new preview origin for the project; the old one stops answering. */

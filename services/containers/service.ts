@@ -2,15 +2,16 @@
 import { promises as fs } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Permission, Principal } from '../../lib/access.js';
+import { actorOf, type Permission, type Principal } from '../../lib/access.js';
 import type { ProcessInfo, ProcessOutput, StartProcessRequest } from '../../lib/api-types.js';
 import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
-import { makeEvent, type Actor, type EventBus } from '../../lib/event-bus.js';
+import { makeEvent, type EventBus } from '../../lib/event-bus.js';
 import { relPath, Workspace } from '../../lib/workspace-paths.js';
 import { agentExec, AgentUnavailable } from './agent-client.js';
 import * as agentProcesses from './process-client.js';
 import { ProcessAnnouncer } from './process-events.js';
+import { LISTENER_SCRIPT, parseListener } from './preview-port.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 import { WORKSPACE } from './sandbox-spec.js';
@@ -30,10 +31,6 @@ export interface ContainersServiceDeps {
   config: Config['sandbox'];
   /** Where `process.*` events go; none: not announced. */
   bus?: EventBus;
-}
-
-function actorOf(principal: Principal): Actor {
-  return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
 }
 
 export class ContainersService {
@@ -188,6 +185,13 @@ export class ContainersService {
   /** The processes and every listening port of a sandbox, for a service that checked the caller's access (the preview's). */
   sandboxProcesses(projectId: string, stack: Stack): Promise<{ processes: ProcessInfo[]; listening: number[] }> {
     return this.withAgent(projectId, stack, (endpoint) => agentProcesses.listProcesses(endpoint));
+  }
+
+  /** Who listens on a TCP port of a sandbox, for a service that checked the caller's access (the preview's). */
+  async listenerOf(projectId: string, stack: Stack, port: number): Promise<{ pid: number; command: string } | null> {
+    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new AppError('VALIDATION_FAILED', 'A TCP port is from 1 to 65535');
+    const result = await this.run(projectId, stack, { command: ['sh', '-c', LISTENER_SCRIPT, 'listener', String(port)], timeoutMs: 5000 });
+    return result.exitCode === 0 ? parseListener(result.stdout) : null;
   }
 
   async getProcess(principal: Principal, projectId: string, id: string): Promise<ProcessInfo> {

@@ -6,10 +6,10 @@
 import { isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Permission, Principal } from '../../lib/access.js';
+import { actorOf, type Permission, type Principal } from '../../lib/access.js';
 import type { Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
-import { makeEvent, type Actor, type EventBus } from '../../lib/event-bus.js';
+import { makeEvent, type EventBus } from '../../lib/event-bus.js';
 import { withProjectLock } from '../../lib/project-lock.js';
 import { relPath, Workspace } from '../../lib/workspace-paths.js';
 import type { ExecRequest, ExecResult, SandboxManager, Stack } from '../containers/index.js';
@@ -108,10 +108,6 @@ export interface WriteConditions {
   ifMatch?: string;
   /** Create only: the write happens only if nothing is at the path. */
   ifNoneMatch?: boolean;
-}
-
-function actorOf(principal: Principal): Actor {
-  return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
 }
 
 interface OpenProject {

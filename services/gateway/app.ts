@@ -160,6 +160,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     authorize,
     origin: config.previewOrigin,
     listeners: (projectId, stack) => containers.sandboxProcesses(projectId, stack),
+    listenerOf: (projectId, stack, port) => containers.listenerOf(projectId, stack, port),
   });
   const files = new FilesService({
     sandboxes,

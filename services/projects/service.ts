@@ -1,8 +1,8 @@
 /** Projects and their ACL: who may read, write, execute in and administer a project. */
-import { effectivePermissions, type Permission, type Principal, type Role } from '../../lib/access.js';
+import { actorOf, effectivePermissions, type Permission, type Principal, type Role } from '../../lib/access.js';
 import { isUniqueViolation, withTransaction, type Db } from '../../lib/db.js';
 import { AppError } from '../../lib/errors.js';
-import { makeEvent, type Actor, type EventBus } from '../../lib/event-bus.js';
+import { makeEvent, type EventBus } from '../../lib/event-bus.js';
 import { firstFreeSlug, slugify } from './slugs.js';
 import * as store from './store.js';
 
@@ -65,10 +65,6 @@ export interface ProjectsServiceDeps {
 }
 
 const MAX_SLUG_ATTEMPTS = 5;
-
-function actorOf(principal: Principal): Actor {
-  return principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'apiKey', id: principal.keyId };
-}
 
 function toProject(row: store.ProjectRow, role: Role, permissions: Permission[]): Project {
   return {

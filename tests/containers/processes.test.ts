@@ -217,11 +217,44 @@ describe('managed processes', () => {
       });
       expect(response.status, response.text).toBe(201);
     };
+    const status = async () => {
+      const response = await suite.api.get(`/api/v1/projects/${other}/preview/status`, auth());
+      expect(response.status, response.text).toBe(200);
+      return response.body as { port: number; listening: boolean | null; process: { processId?: string; pid?: number; command: string } | null };
+    };
+    expect(await status()).toEqual({ port: 3000, listening: false, process: null });
     await serve(5173, 'vite-like');
     await eventually(async () => (await previewFetch(suite.app.baseUrl, `${opened.body.origin}/`)).text === 'vite-like', 'preview on 5173');
+    // The IDE says which process serves the preview.
+    const vite = await status();
+    expect(vite).toMatchObject({ port: 5173, listening: true, process: { processId: expect.any(String) } });
+    expect(vite.process!.command).toContain('listen(5173)');
     // Once something listens on the project's preview port (3000), the preview is that again.
     await serve(3000, 'on the preview port');
     await eventually(async () => (await previewFetch(suite.app.baseUrl, `${opened.body.origin}/`)).text === 'on the preview port', 'preview on 3000');
+    expect((await status()).process!.command).toContain('listen(3000)');
+  });
+
+  it('names a server that is no managed process (one started in a terminal) by its pid and command line', { timeout: 60_000 }, async () => {
+    const other = await suite.project();
+    // A process that leaves a server behind in a session of its own: no managed process holds the port.
+    const response = await suite.api.post(`/api/v1/projects/${other}/processes`, {
+      ...auth(),
+      body: { command: `setsid node -e 'require("http").createServer((q, s) => s.end("x")).listen(3000)' </dev/null >/dev/null 2>&1 &` },
+    });
+    expect(response.status, response.text).toBe(201);
+    let found: any; // the status as the API answered it
+    await eventually(async () => {
+      found = (await suite.api.get(`/api/v1/projects/${other}/preview/status`, auth())).body;
+      return found.listening === true;
+    }, 'a listener on 3000');
+    expect(found.port).toBe(3000);
+    expect(found.process.processId).toBeUndefined();
+    expect(found.process.pid).toBeGreaterThan(1);
+    expect(found.process.command).toMatch(/^node -e require\("http"\).*listen\(3000\)/);
+    // A reader of the project sees it too; a stranger does not.
+    const stranger = await signUp(suite.api, 'preview-stranger');
+    expect((await suite.api.get(`/api/v1/projects/${other}/preview/status`, { token: stranger.accessToken })).status).toBe(404);
   });
 
   it('another API instance (the one that started it gone or not) finds the process by its id', { timeout: 60_000 }, async () => {

@@ -7,19 +7,12 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeTurn } from '../../services/agents/fake-model/index.js';
-import { agentSuite } from '../helpers/agent.js';
-import { buildIde, launchChromium } from '../helpers/browser.js';
-import { collectPageErrors, editorText, screenshot, signIn } from '../helpers/ide-page.js';
+import { agentIdeSuite } from '../helpers/agent.js';
+import { launchChromium } from '../helpers/browser.js';
+import { editorText, newIdePage, screenshot, signIn } from '../helpers/ide-page.js';
 import { eventually } from '../helpers/poll.js';
 
-const env: Record<string, string> = {};
-let ide: Awaited<ReturnType<typeof buildIde>>;
-// Built before the suite's app starts, which serves it.
-beforeAll(async () => {
-  ide = await buildIde();
-  env.IDE_DIST_DIR = ide.distDir;
-}, 180_000);
-const suite = agentSuite('ide-chat', { env });
+const suite = agentIdeSuite('ide-chat');
 
 let browser: Browser;
 let page: Page;
@@ -29,15 +22,11 @@ const call = (name: string, input: unknown, text = ''): FakeTurn => ({ kind: 're
 
 beforeAll(async () => {
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  context.setDefaultTimeout(30_000);
-  page = await context.newPage();
-  collectPageErrors(page, pageErrors);
+  page = await newIdePage(browser, pageErrors);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await ide?.remove();
 });
 
 describe('agent chat', () => {
@@ -99,7 +88,8 @@ describe('agent chat', () => {
     // After a reload the conversation comes back from the runs API, as it was.
     await page.reload();
     await page.locator('[data-testid="run-status"][data-status="completed"]').waitFor();
-    expect(await page.getByTestId('tool-card').count()).toBe(3);
+    // The header comes first, the conversation as its events load.
+    await expect.poll(() => page.getByTestId('tool-card').count()).toBe(3);
     expect(await page.getByTestId('user-message').count()).toBe(1);
 
     expect(pageErrors).toEqual([]);

@@ -4,12 +4,12 @@
  * editor, a second browser sees the first one's save, a dirty editor shows the conflict, the preview shows
  * a page served by a process in the sandbox, and the wizard creates a project from a template.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildIde, launchChromium } from '../helpers/browser.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
-import { collectPageErrors, editorText, screenshot, signIn } from '../helpers/ide-page.js';
+import { createWithWizard, editorText, newIdePage, screenshot, signIn } from '../helpers/ide-page.js';
 import { eventually } from '../helpers/poll.js';
 import { exec, sh, startProcess } from '../helpers/sandbox.js';
 
@@ -21,17 +21,11 @@ let api: ApiClient;
 let browser: Browser;
 let owner: SignedIn;
 let projectId: string;
-const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 const projects: string[] = [];
 
 async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  // Generous: the machines this runs on are often busy, and Monaco's first load is megabytes.
-  context.setDefaultTimeout(30_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  collectPageErrors(page, pageErrors);
+  const page = await newIdePage(browser, pageErrors);
   await signIn(page, t.baseUrl, owner.email, PASSWORD);
   return page;
 }
@@ -66,7 +60,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   for (const id of projects) await t?.services.sandboxes.destroy(id).catch(() => {});
   await t?.close();
@@ -202,6 +195,8 @@ describe('workbench', () => {
     await first.locator('[data-testid="preview-panel"][data-state="live"]').waitFor({ timeout: 30_000 });
     const frame = first.frameLocator('[data-testid="preview-frame"]');
     await frame.getByText('Hello from the sandbox').waitFor();
+    // The toolbar says which process serves the page.
+    await first.locator('[data-testid="preview-process"]', { hasText: 'node server.js · :3000' }).waitFor();
     expect(await first.getByTestId('preview-open-tab').getAttribute('href')).toMatch(/^http:\/\/[a-z2-7]{26}\.preview\.localhost:\d+\/$/);
 
     // A change to the files reloads the preview.
@@ -214,16 +209,7 @@ describe('workbench', () => {
   it('creates a project with the wizard from a template, then opens it', { timeout: 120_000 }, async () => {
     const page = first;
     await page.goto(`${t.baseUrl}/#/projects`);
-    await page.getByTestId('new-project').click();
-    await page.getByTestId('new-project-name').fill('Launch Page');
-    await page.getByTestId('new-project-description').fill('A page for the launch');
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('stack-node').check();
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('template-static-site').check();
-    await screenshot(page, 'wizard-template');
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('new-project-create').click();
+    await createWithWizard(page, { name: 'Launch Page', description: 'A page for the launch', stack: 'node', template: 'static-site', screenshotAs: 'wizard-template' });
     await page.getByTestId('new-project-progress').waitFor();
     await page.getByTestId('project-screen').waitFor({ timeout: 90_000 });
     const id = /#\/projects\/([0-9a-f-]{36})/.exec(page.url())?.[1];
@@ -239,14 +225,7 @@ describe('workbench', () => {
   it('creates an HTTP API from the example model with the wizard: the IR written, the code generated', { timeout: 120_000 }, async () => {
     const page = first;
     await page.goto(`${t.baseUrl}/#/projects`);
-    await page.getByTestId('new-project').click();
-    await page.getByTestId('new-project-name').fill('Tasks API');
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('stack-node').check();
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('template-http-api').check();
-    await page.getByTestId('new-project-next').click();
-    await page.getByTestId('new-project-create').click();
+    await createWithWizard(page, { name: 'Tasks API', stack: 'node', template: 'http-api' });
     await page.getByTestId('project-screen').waitFor({ timeout: 90_000 });
     const id = /#\/projects\/([0-9a-f-]{36})/.exec(page.url())?.[1];
     projects.push(id!);

@@ -16,6 +16,7 @@ import { createWorker } from '../../workflows/worker.js';
 import { startTestApp, type TestApp } from './app.js';
 import { ApiClient, signUp, type SignedIn } from './http.js';
 import { createProject } from './sandbox.js';
+import { buildIde } from './browser.js';
 import { eventually } from './poll.js';
 
 export interface AgentSuite {
@@ -199,4 +200,18 @@ export function agentSuite(label: string, options: AgentSuiteOptions = {}): Agen
     },
     inProcessWorker,
   };
+}
+
+/** An agent suite whose app serves a freshly built IDE (browser tests of the chat), built before the app starts. */
+export function agentIdeSuite(label: string): AgentSuite {
+  const env: Record<string, string> = {};
+  let ide: Awaited<ReturnType<typeof buildIde>> | undefined;
+  beforeAll(async () => {
+    ide = await buildIde();
+    env.IDE_DIST_DIR = ide.distDir;
+  }, 180_000);
+  afterAll(async () => {
+    await ide?.remove();
+  });
+  return agentSuite(label, { env });
 }

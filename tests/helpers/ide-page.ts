@@ -1,7 +1,7 @@
 /** Driving the IDE in a browser page: signing in, reading Monaco, screenshots kept as test artifacts. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { repoRoot } from '../../lib/config.js';
 
 /** Where the browser tests leave their screenshots (look at them: the IDE must look tidy). */
@@ -35,4 +35,40 @@ export function collectPageErrors(page: Page, errors: string[]): void {
   page.on('console', (message) => {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
   });
+}
+
+export interface WizardChoices {
+  name: string;
+  description?: string;
+  stack: 'node' | 'python' | 'go';
+  template: string;
+  /** The first message to the agent. */
+  message?: string;
+  /** Screenshot the last step before creating, under this name. */
+  screenshotAs?: string;
+}
+
+/** Goes through the new-project wizard from the projects list and creates the project (without waiting for it). */
+export async function createWithWizard(page: Page, choices: WizardChoices): Promise<void> {
+  await page.getByTestId('new-project').click();
+  await page.getByTestId('new-project-name').fill(choices.name);
+  if (choices.description) await page.getByTestId('new-project-description').fill(choices.description);
+  await page.getByTestId('new-project-next').click();
+  await page.getByTestId(`stack-${choices.stack}`).check();
+  await page.getByTestId('new-project-next').click();
+  await page.getByTestId(`template-${choices.template}`).check();
+  await page.getByTestId('new-project-next').click();
+  if (choices.message) await page.getByTestId('new-project-message').fill(choices.message);
+  if (choices.screenshotAs) await screenshot(page, choices.screenshotAs);
+  await page.getByTestId('new-project-create').click();
+}
+
+/** A page in a context of its own (its own cookies: another browser), its errors collected into `errors`. */
+export async function newIdePage(browser: Browser, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  // Generous: the machines this runs on are often busy, and Monaco's first load is megabytes.
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  collectPageErrors(page, errors);
+  return page;
 }

@@ -1,6 +1,6 @@
 /** The "Live activity" panel: project events as they happen, newest first. */
 import { h, replace } from '../dom';
-import { clockTime, fullDate } from '../format';
+import { clip, clockTime, fullDate } from '../format';
 import type { Actor, LiveState, ProjectEvent } from '../realtime';
 
 const MAX_EVENTS = 200;
@@ -92,7 +92,7 @@ function summarize(event: ProjectEvent, names: Names): string {
     process?: { command?: string; ports?: number[]; exitCode?: number | null };
     run?: { goal?: string; status?: string };
   };
-  const command = data.process?.command ? `“${clip(data.process.command)}”` : 'a process';
+  const command = data.process?.command ? `“${clip(data.process.command, 60)}”` : 'a process';
   switch (event.type) {
     case 'project.created':
       return `created the project${data.name ? ` “${data.name}”` : ''}`;
@@ -118,13 +118,9 @@ function summarize(event: ProjectEvent, names: Names): string {
     case 'process.ports':
       return `${command} listens on ${(data.process?.ports ?? []).map((port) => `:${port}`).join(', ') || 'no port'}`;
     case 'run.created':
-      return `started an agent run${data.run?.goal ? `: “${clip(data.run.goal)}”` : ''}`;
+      return `started an agent run${data.run?.goal ? `: “${clip(data.run.goal, 60)}”` : ''}`;
     default:
       if (event.type.startsWith('sandbox.')) return `sandbox ${event.type.slice('sandbox.'.length)}`;
       return '';
   }
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }

@@ -122,7 +122,6 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
   });
 
   const preview = previewPanel(projectId, {
-    canExecute,
     port: project.previewPort ?? 3000,
     sendErrors: (errors: PreviewError[]) => {
       showRight('chat');

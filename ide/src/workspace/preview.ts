@@ -5,9 +5,9 @@
  * agent.
  */
 import { h, replace } from '../dom';
+import { clip } from '../format';
 import { errorMessage } from '../views/forms';
-import { request } from '../api';
-import { sandboxApi, type Preview } from './sandbox-api';
+import { sandboxApi, type Preview, type PreviewServing } from './sandbox-api';
 
 export interface PreviewError {
   kind: string;
@@ -25,7 +25,6 @@ export interface PreviewPanel {
 }
 
 interface PreviewOptions {
-  canExecute: boolean;
   port: number;
   /** The person asked to hand these errors to the agent. */
   sendErrors(errors: PreviewError[]): void;
@@ -40,6 +39,7 @@ type State = 'idle' | 'waiting' | 'live' | 'error';
 
 export function previewPanel(projectId: string, options: PreviewOptions): PreviewPanel {
   let preview: Preview | null = null;
+  let serving: PreviewServing | null = null;
   let state: State = 'idle';
   let visible = false;
   let pollTimer: number | undefined;
@@ -57,6 +57,7 @@ export function previewPanel(projectId: string, options: PreviewOptions): Previe
     hidden: true,
   });
   const address = h('span', { class: 'preview-address', testid: 'preview-address' }, 'Preview');
+  const server = h('span', { class: 'preview-server', testid: 'preview-process', hidden: true });
   const openTab = h('a', { class: 'btn btn-ghost btn-small', target: '_blank', rel: 'noopener noreferrer', testid: 'preview-open-tab', href: '#', 'aria-disabled': 'true' }, 'Open in new tab ↗');
   const waiting = h('div', { class: 'preview-waiting', testid: 'preview-waiting' });
   const errorBar = h('div', { class: 'preview-errors', testid: 'preview-errors', hidden: true });
@@ -70,7 +71,7 @@ export function previewPanel(projectId: string, options: PreviewOptions): Previe
       replace(
         waiting,
         h('div', { class: 'spinner', 'aria-hidden': 'true' }),
-        h('p', {}, `Nothing is listening on port ${preview?.port ?? options.port} in the sandbox yet.`),
+        h('p', {}, `Nothing is listening on port ${serving?.port ?? preview?.port ?? options.port} in the sandbox yet.`),
         h('p', { class: 'muted small' }, 'Start your app there (ask the agent, or run it in the terminal). This panel looks again every few seconds.'),
       );
     } else if (next === 'error') {
@@ -80,17 +81,14 @@ export function previewPanel(projectId: string, options: PreviewOptions): Previe
     }
   };
 
-  /** Whether something listens on the port in the sandbox (read from /proc, which every image has). */
-  const listening = async (port: number): Promise<boolean> => {
-    if (!options.canExecute) return true; // cannot look: let the frame show what the proxy says
-    const result = await request<{ exitCode: number; stdout: string }>('POST', `/projects/${encodeURIComponent(projectId)}/exec`, {
-      body: { command: ['cat', '/proc/net/tcp', '/proc/net/tcp6'], timeoutMs: 5000 },
-    });
-    const hex = port.toString(16).toUpperCase().padStart(4, '0');
-    return result.stdout.split('\n').some((line) => {
-      const fields = line.trim().split(/\s+/);
-      return fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A';
-    });
+  /** Says which process serves the preview (and where it came from), beside the address. */
+  const showServer = (serving: PreviewServing | null) => {
+    const process = serving?.listening ? serving.process : null;
+    server.hidden = !process;
+    if (!process) return;
+    const origin = process.processId ? 'a background process' : process.pid ? `pid ${process.pid}` : 'the sandbox';
+    server.textContent = `${clip(process.command, 48)} · :${serving!.port}`;
+    server.title = `Served by “${process.command}” (${origin}) on port ${serving!.port} in the sandbox`;
   };
 
   const poll = async () => {
@@ -101,7 +99,10 @@ export function previewPanel(projectId: string, options: PreviewOptions): Previe
       address.textContent = preview.url.replace(/^https?:\/\//, '').replace(/\/$/, '');
       openTab.href = preview.url;
       openTab.removeAttribute('aria-disabled');
-      const up = await listening(preview.port);
+      // What listens (the sandbox may not say: then the frame shows what the preview answers).
+      serving = await sandboxApi.previewStatus(projectId);
+      showServer(serving);
+      const up = serving.listening !== false;
       if (up && state !== 'live') {
         setState('live');
         frame.src = preview.url;
@@ -180,6 +181,7 @@ export function previewPanel(projectId: string, options: PreviewOptions): Previe
       { class: 'preview-toolbar' },
       h('button', { type: 'button', class: 'icon-button', title: 'Reload', 'aria-label': 'Reload the preview', testid: 'preview-reload', onclick: () => reload() }, '↻'),
       address,
+      server,
       h('label', { class: 'small muted auto-send', title: 'Send errors from the running app to the agent automatically' }, autoToggle, ' auto-fix errors'),
       openTab,
     ),

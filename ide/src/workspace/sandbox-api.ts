@@ -1,5 +1,8 @@
 /** The project's sandbox (state, CPU and memory, start/restart), its preview address, and exec. */
+import type { PreviewServing } from '../../../lib/api-types';
 import { request } from '../api';
+
+export type { PreviewServing };
 
 export type SandboxState = 'absent' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -34,6 +37,7 @@ export const sandboxApi = {
   stop: (projectId: string) => request<SandboxStatus>('POST', `${base(projectId)}/sandbox/stop`, { body: {} }),
   stats: (projectId: string) => request<SandboxStats>('GET', `${base(projectId)}/sandbox/stats`),
   preview: (projectId: string) => request<Preview>('POST', `${base(projectId)}/preview`, { body: {} }),
+  previewStatus: (projectId: string) => request<PreviewServing>('GET', `${base(projectId)}/preview/status`),
 };
 
 export const irApi = {

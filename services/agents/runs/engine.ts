@@ -266,7 +266,8 @@ export class RunEngine {
         projectId: run.project_id,
         runId,
         step,
-        principal: run.principal,
+        // The run's creator's permissions, announced as the agent's doing.
+        principal: { ...run.principal, agentRunId: runId },
         journal: { get: (key) => store.journalGet(db, runId, key), put: (key, value) => store.journalPut(db, runId, key, value) },
         signal: abort.signal,
         heartbeat: () => hooks.heartbeat(),
