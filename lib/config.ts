@@ -37,6 +37,8 @@ export interface Config {
     pids: number;
     pauseAfterMs: number;
     stopAfterMs: number;
+    /** A terminal nobody attached to (and that printed nothing) for this long no longer keeps its sandbox awake. */
+    terminalIdleMs: number;
     execOutputLimitBytes: number;
     execTimeoutMs: number;
     subnetPool: string;
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       pids: int(env, 'SANDBOX_PIDS', 256, 16),
       pauseAfterMs: int(env, 'SANDBOX_PAUSE_AFTER_SECONDS', 300, 1) * 1000,
       stopAfterMs: int(env, 'SANDBOX_STOP_AFTER_SECONDS', 1800, 1) * 1000,
+      terminalIdleMs: int(env, 'SANDBOX_TERMINAL_IDLE_SECONDS', 900, 1, 7 * 24 * 3600) * 1000,
       execOutputLimitBytes: int(env, 'EXEC_OUTPUT_LIMIT_BYTES', 1024 * 1024, 1024),
       execTimeoutMs: int(env, 'EXEC_MAX_TIMEOUT_SECONDS', 600, 1) * 1000,
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',

@@ -219,7 +219,7 @@ func main() {
 	mux.HandleFunc("/activity", authed(serveActivity))
 
 	terms := newTerminals()
-	liveTerminals = terms.live // counted by /activity
+	terminalsInUse = terms.inUse // counted by /activity
 	mux.HandleFunc("/terminals", authed(terms.route))
 	mux.HandleFunc("/terminals/", authed(terms.route))
 

@@ -65,6 +65,9 @@ type terminal struct {
 	exited   bool
 	exitCode int
 	exitedAt time.Time
+	// The last sign of use: created, output, or a client attached or gone. A shell nobody watches and that
+	// prints nothing is idle (it no longer keeps the sandbox awake; see inUse).
+	lastUse time.Time
 }
 
 type attachment struct {
@@ -159,6 +162,25 @@ func (ts *terminals) live() int {
 	return ts.liveLocked()
 }
 
+// inUse counts the live shells someone uses: attached now, or attached or printing within `idle`. With idle 0,
+// every live shell.
+func (ts *terminals) inUse(idle time.Duration) int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if idle <= 0 {
+		return ts.liveLocked()
+	}
+	n := 0
+	for _, t := range ts.byID {
+		t.mu.Lock()
+		if !t.exited && (len(t.attached) > 0 || time.Since(t.lastUse) < idle) {
+			n++
+		}
+		t.mu.Unlock()
+	}
+	return n
+}
+
 func (ts *terminals) create(w http.ResponseWriter, r *http.Request) {
 	var req createRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&req); err != nil {
@@ -213,7 +235,7 @@ func startTerminal(req createRequest) (*terminal, error) {
 		master.Close()
 		return nil, err
 	}
-	t := &terminal{id: newID(), cmd: cmd, master: master, started: time.Now(), cols: req.Cols, rows: req.Rows, attached: map[*attachment]struct{}{}}
+	t := &terminal{id: newID(), cmd: cmd, master: master, started: time.Now(), lastUse: time.Now(), cols: req.Cols, rows: req.Rows, attached: map[*attachment]struct{}{}}
 	readerDone := make(chan struct{})
 	go t.read(readerDone)
 	go t.wait(readerDone)
@@ -230,6 +252,7 @@ func (t *terminal) read(done chan struct{}) {
 		if n > 0 {
 			chunk := frame('O', buf[:n])
 			t.mu.Lock()
+			t.lastUse = time.Now()
 			t.ring = append(t.ring, buf[:n]...)
 			if over := len(t.ring) - scrollbackBytes; over > 0 {
 				t.ring = append(t.ring[:0:0], t.ring[over:]...)
@@ -399,6 +422,7 @@ func (ts *terminals) attach(w http.ResponseWriter, r *http.Request, id string) {
 	t.serveInput(a, rw.Reader)
 	t.mu.Lock()
 	delete(t.attached, a)
+	t.lastUse = time.Now()
 	t.mu.Unlock()
 	a.close()
 }

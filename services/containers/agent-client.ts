@@ -209,10 +209,13 @@ export type AgentActivity = Record<string, number>;
 const ACTIVITY_TIMEOUT_MS = 3000;
 const ACTIVITY_MAX_BYTES = 4096;
 
-/** The agent's activity counts; throws AgentUnavailable when it cannot be reached, an AppError on a bad answer. */
-export function agentActivity(endpoint: { url: string; token: string }): Promise<AgentActivity> {
+/**
+ * The agent's activity counts; throws AgentUnavailable when it cannot be reached, an AppError on a bad answer.
+ * A terminal counts while attached, or attached or printing within `terminalIdleMs`.
+ */
+export function agentActivity(endpoint: { url: string; token: string }, options: { terminalIdleMs: number }): Promise<AgentActivity> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${endpoint.url}/activity`, { agent: keepAlive, headers: { authorization: `Bearer ${endpoint.token}` } }, (res) => {
+    const req = http.get(`${endpoint.url}/activity?terminalIdleMs=${Math.max(0, Math.trunc(options.terminalIdleMs))}`, { agent: keepAlive, headers: { authorization: `Bearer ${endpoint.token}` } }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {

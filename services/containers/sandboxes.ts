@@ -58,7 +58,8 @@ export interface SandboxManagerDeps {
   limits: SandboxLimits;
   /** The private IPv4 range sandbox networks are carved from, one /28 each. */
   subnetPool: string;
-  idle: { pauseAfterMs: number; stopAfterMs: number };
+  /** `terminalIdleMs`: a terminal left unattached and silent this long does not count as use. */
+  idle: { pauseAfterMs: number; stopAfterMs: number; terminalIdleMs: number };
   /** Told of every state change (the service publishes them as events). */
   onChange: (projectId: string, state: SandboxStatus['state']) => void;
   onError: (err: unknown) => void;
@@ -195,7 +196,7 @@ export class SandboxManager {
     const endpoint = this.endpointOf(projectId, info);
     if (endpoint) {
       try {
-        for (const [kind, count] of Object.entries(await agentActivity(endpoint))) counts[kind] = (counts[kind] ?? 0) + count;
+        for (const [kind, count] of Object.entries(await agentActivity(endpoint, { terminalIdleMs: this.deps.idle.terminalIdleMs }))) counts[kind] = (counts[kind] ?? 0) + count;
       } catch (err) {
         // An agent that cannot be reached runs nothing; an answer that makes no sense is reported.
         if (!(err instanceof AgentUnavailable)) throw err;

@@ -138,7 +138,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     imageFor: infra.imageFor,
     limits: { memoryBytes: config.sandbox.memoryBytes, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
     subnetPool: config.sandbox.subnetPool,
-    idle: { pauseAfterMs: config.sandbox.pauseAfterMs, stopAfterMs: config.sandbox.stopAfterMs },
+    idle: { pauseAfterMs: config.sandbox.pauseAfterMs, stopAfterMs: config.sandbox.stopAfterMs, terminalIdleMs: config.sandbox.terminalIdleMs },
     onChange: sandboxEvents(bus),
     onError,
     agentSecret: config.auth.jwtSecret,

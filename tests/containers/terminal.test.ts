@@ -318,7 +318,7 @@ describe('terminals and the project', () => {
 describe('terminals and the idle sweep', () => {
   let idle: TestApp;
   beforeAll(async () => {
-    idle = await startTestApp({ env: { SANDBOX_PAUSE_AFTER_SECONDS: '1', SANDBOX_STOP_AFTER_SECONDS: '2' } });
+    idle = await startTestApp({ env: { SANDBOX_PAUSE_AFTER_SECONDS: '1', SANDBOX_STOP_AFTER_SECONDS: '2', SANDBOX_TERMINAL_IDLE_SECONDS: '3' } });
   });
   afterAll(async () => {
     await idle?.close();
@@ -342,6 +342,40 @@ describe('terminals and the idle sweep', () => {
       socket.send({ type: 'terminal.close', id: 'idle-close', terminalId: opened.terminalId });
       await socket.next((m) => m.type === 'terminal.closed' && m.id === 'idle-close', 10_000);
       await eventually(async () => (await idle.services.sandboxes.sweepIdle()).paused.includes(id), 'the sandbox is paused once idle');
+    } finally {
+      socket.close();
+      await idle.services.sandboxes.destroy(id).catch(() => {});
+    }
+  });
+
+  it('lets a terminal nobody is attached to, silent a while, stop keeping its sandbox awake; the shell lives on', async () => {
+    const idleApi = new ApiClient(idle.baseUrl);
+    const user = await signUp(idleApi, 'term-detached');
+    const id = await createProject(idleApi, user);
+    let socket = await connect(idle, user);
+    try {
+      socket.send({ type: 'terminal.open', id: 'detached-open', projectId: id, cols: 80, rows: 24 });
+      const opened = await socket.next((m) => m.type === 'terminal.opened' && m.id === 'detached-open', 20_000);
+      socket.send({ type: 'terminal.input', terminalId: opened.terminalId, data: 'export KEPT=yes\r' });
+      // Attached: in use however long it stays silent (past the terminal idle time of 3 s).
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      expect(await idle.services.sandboxes.liveWork(id)).toMatchObject({ terminals: 1 });
+      expect((await idle.services.sandboxes.sweepIdle()).paused).not.toContain(id);
+
+      // The browser goes away: for a while the terminal still counts (the person may be back in a moment)...
+      socket.close();
+      await eventually(async () => (await idle.services.sandboxes.liveWork(id))?.terminals === 1, 'still counted just after the detach');
+      expect((await idle.services.sandboxes.sweepIdle()).paused).not.toContain(id);
+      // ...then no longer: the sandbox pauses with the shell in it.
+      await eventually(async () => (await idle.services.sandboxes.liveWork(id))?.terminals === 0, 'not counted once idle', 15_000);
+      await eventually(async () => (await idle.services.sandboxes.sweepIdle()).paused.includes(id), 'the sandbox is paused');
+
+      // Coming back resumes the sandbox and finds the same shell.
+      socket = await connect(idle, user);
+      socket.send({ type: 'terminal.open', id: 'detached-back', projectId: id, terminalId: opened.terminalId, cols: 80, rows: 24 });
+      await socket.next((m) => m.type === 'terminal.opened' && m.id === 'detached-back', 20_000);
+      socket.send({ type: 'terminal.input', terminalId: opened.terminalId, data: 'echo "kept=$KEPT"\r' });
+      await until(socket, opened.terminalId, 'kept=yes');
     } finally {
       socket.close();
       await idle.services.sandboxes.destroy(id).catch(() => {});
