@@ -10,6 +10,7 @@ import { runExec } from '../../services/containers/exec.js';
 import { installHostGuard, sandboxNames } from '../../services/containers/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { eventually } from '../helpers/poll.js';
 import { createProject, exec, sh, startProcess } from '../helpers/sandbox.js';
 
 let t: TestApp;
@@ -241,13 +242,11 @@ describe('the exec agent, out of reach of user code', () => {
 
   it('runs managed processes as uid 1000 too, and still finds their ports', async () => {
     await startProcess(api, owner, id, `id -u > /tmp/process-uid; node -e "require('http').createServer().listen(8091)"`);
-    let ports: number[] = [];
-    for (let i = 0; i < 100 && !ports.includes(8091); i++) {
+    // Its ports come from its /proc/<pid>/fd, which the agent reads as uid 1000 (identity.go).
+    await eventually(async () => {
       const list = await api.get(`/api/v1/projects/${id}/processes`, { token: owner.accessToken });
-      ports = list.body.processes.flatMap((p: { ports: number[] }) => p.ports);
-      if (!ports.includes(8091)) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(ports).toContain(8091);
+      return list.body.processes.some((p: { ports: number[] }) => p.ports.includes(8091));
+    }, 'the process is seen listening on 8091', 10_000);
     expect(await sh(api, owner, id, 'cat /tmp/process-uid')).toBe('1000');
   });
 
