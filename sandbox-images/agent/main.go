@@ -1,9 +1,10 @@
 // vaporform-agent: the sandbox's main process (under tini). It runs commands for the API over HTTP, which is
 // much faster than `docker exec` (no runc exec per command). Standard library only; built static.
 //
-// Listens on 0.0.0.0:7681. Every request needs `Authorization: Bearer <VF_AGENT_TOKEN>`; the token comes from the
-// environment and is removed from it at start, so commands never see it. Without a token every request is refused
-// (the container still idles, as `sleep infinity` did).
+// Listens on 0.0.0.0:7681. Every request needs `Authorization: Bearer <token>`; the token is read at start from a
+// root-only file that the agent then deletes (identity.go), so no command can see it. Without a token every request
+// is refused (the container still idles, as `sleep infinity` did). The agent runs as root with a few capabilities;
+// what it runs, as the sandbox user (uid 1000) with none (identity.go).
 //
 //	GET  /health -> 200 "ok"
 //	POST /exec   {argv, cwd, env, timeoutMs, stdin, outputLimit}
@@ -90,10 +91,9 @@ func max(a, b int) int {
 func run(req execRequest) execResult {
 	started := time.Now()
 	res := execResult{}
-	cmd := exec.Command(req.Argv[0], req.Argv[1:]...)
+	cmd := userCommand(&syscall.SysProcAttr{Setpgid: true}, req.Argv[0], req.Argv[1:]...)
 	cmd.Dir = req.Cwd
 	cmd.Env = append(os.Environ(), req.Env...) // later entries win: the request's env overrides the image's
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if req.Stdin != "" {
 		cmd.Stdin = strings.NewReader(req.Stdin)
 	}
@@ -175,8 +175,7 @@ func run(req execRequest) execResult {
 }
 
 func main() {
-	token := os.Getenv("VF_AGENT_TOKEN")
-	os.Unsetenv("VF_AGENT_TOKEN") // children must never see it
+	token := takeToken() // identity.go
 	want := []byte("Bearer " + token)
 
 	// authed wraps a handler with the bearer check (constant time); no token configured means no access.

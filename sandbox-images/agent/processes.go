@@ -182,10 +182,9 @@ func (t *processTable) start(req processRequest) (*managedProcess, error) {
 	if t.runningLocked() >= maxRunningProcesses {
 		return nil, &procError{http.StatusConflict, "TOO_MANY_PROCESSES", "at most " + strconv.Itoa(maxRunningProcesses) + " processes may run at once; stop one first"}
 	}
-	cmd := exec.Command("sh", "-c", req.Command)
+	cmd := userCommand(&syscall.SysProcAttr{Setpgid: true}, "sh", "-c", req.Command)
 	cmd.Dir = req.Cwd
 	cmd.Env = append(os.Environ(), req.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, &procError{http.StatusServiceUnavailable, "CANNOT_START", "cannot create a pipe: " + err.Error()}
@@ -408,30 +407,33 @@ func portsByGroup(pgids map[int]bool) map[int][]int {
 	if len(inodes) == 0 {
 		return result
 	}
-	for pgid, pids := range processGroups() {
-		if !pgids[pgid] {
-			continue
-		}
-		seen := map[int]bool{}
-		for _, pid := range pids {
-			dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-			fds, err := os.ReadDir(dir)
-			if err != nil {
+	// The sandbox user's /proc/<pid>/fd are read as that user (the agent, root without CAP_SYS_PTRACE, may not).
+	asSandboxUser(func() {
+		for pgid, pids := range processGroups() {
+			if !pgids[pgid] {
 				continue
 			}
-			for _, fd := range fds {
-				link, err := os.Readlink(dir + "/" + fd.Name())
-				if err != nil || !strings.HasPrefix(link, "socket:[") {
+			seen := map[int]bool{}
+			for _, pid := range pids {
+				dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+				fds, err := os.ReadDir(dir)
+				if err != nil {
 					continue
 				}
-				if port, ok := inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")]; ok && !seen[port] {
-					seen[port] = true
-					result[pgid] = append(result[pgid], port)
+				for _, fd := range fds {
+					link, err := os.Readlink(dir + "/" + fd.Name())
+					if err != nil || !strings.HasPrefix(link, "socket:[") {
+						continue
+					}
+					if port, ok := inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")]; ok && !seen[port] {
+						seen[port] = true
+						result[pgid] = append(result[pgid], port)
+					}
 				}
 			}
+			sort.Ints(result[pgid])
 		}
-		sort.Ints(result[pgid])
-	}
+	})
 	return result
 }
 

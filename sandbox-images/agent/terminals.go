@@ -217,7 +217,10 @@ func newID() string {
 }
 
 func startTerminal(req createRequest) (*terminal, error) {
-	master, slave, err := openPty()
+	// Opened as the sandbox user, so that the terminal (/dev/pts/N) is the shell's own, as a login gives it.
+	var master, slave *os.File
+	var err error
+	asSandboxUser(func() { master, slave, err = openPty() })
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +233,7 @@ func startTerminal(req createRequest) (*terminal, error) {
 	cmd := &exec.Cmd{Path: "/bin/bash", Args: []string{"-bash"}, Dir: req.Cwd}
 	cmd.Env = append(append(os.Environ(), "TERM=xterm-256color", "COLORTERM=truecolor"), req.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	cmd.SysProcAttr = userProcAttr(&syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0})
 	if err := cmd.Start(); err != nil {
 		master.Close()
 		return nil, err

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { AppError } from '../../lib/errors.js';
-import { WORKSPACE } from './sandbox-spec.js';
+import { SANDBOX_UID, WORKSPACE } from './sandbox-spec.js';
 
 export interface ExecRequest {
   /** An argv array, run as is; or a string, run by `sh -c`. */
@@ -91,8 +91,14 @@ function pidFile(execId: string): string {
   return `/tmp/.vaporform-exec-${execId}.pid`;
 }
 
+/**
+ * Every `docker exec` runs as the sandbox user, never as the container's user (root: tini and the exec agent), and
+ * with no capabilities (Docker gives a non-root exec none); its environment is the container's, which holds no secret.
+ */
+export const EXEC_USER = `${SANDBOX_UID}:${SANDBOX_UID}`;
+
 async function runQuietly(container: Docker.Container, cmd: string[]): Promise<void> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: false, AttachStderr: false });
+  const exec = await container.exec({ Cmd: cmd, User: EXEC_USER, AttachStdout: false, AttachStderr: false });
   await exec.start({ Detach: true });
 }
 
@@ -117,6 +123,7 @@ export async function startExec(
   const started = performance.now();
   const exec = await container.exec({
     Cmd: cmd,
+    User: EXEC_USER,
     WorkingDir: workspaceCwd(request.cwd),
     Env: validateEnv(request.env),
     AttachStdout: true,

@@ -20,8 +20,22 @@ export const LABEL_ROLE = 'vaporform.role';
 export const LABEL_DEPLOYMENT = 'vaporform.deployment';
 /** The port the in-sandbox exec agent (sandbox-images/agent) listens on, on the sandbox's own network. */
 export const AGENT_PORT = 7681;
-/** The environment variable that hands the agent its token (the agent removes it from its own environment). */
-export const AGENT_TOKEN_ENV = 'VF_AGENT_TOKEN';
+/**
+ * Where the agent finds its token: a volume of its own (root-only, mode 0700 from the image), into which the API puts
+ * `agent-token` (root, 0400) before each start; the agent reads it and deletes it (sandbox-images/agent/identity.go).
+ * A volume, because Docker copies files into a container's volumes, not into its read-only root or a tmpfs.
+ */
+export const AGENT_DIR = '/run/vaporform';
+export const AGENT_TOKEN_FILE = 'agent-token';
+/**
+ * Which version of this spec made a container. 2: the agent runs as root (user code as uid 1000) and reads its token
+ * from AGENT_DIR. Containers without it (agent as uid 1000, its token in the environment) are made anew at their
+ * next start (SandboxManager).
+ */
+export const LABEL_SPEC = 'vaporform.sandbox-spec';
+export const SANDBOX_SPEC_VERSION = '2';
+/** How a container of an older spec handed the agent its token: in its environment, readable by user code. */
+export const LEGACY_AGENT_TOKEN_ENV = 'VF_AGENT_TOKEN';
 
 /** Names of a project's Docker objects; all derived from its id so that nothing needs looking up. */
 export function sandboxNames(projectId: string) {
@@ -33,6 +47,8 @@ export function sandboxNames(projectId: string) {
     bridge: `vfbr${short}`,
     workspaceVolume: `vf-workspace-${projectId}`,
     homeVolume: `vf-home-${projectId}`,
+    /** Mounted at AGENT_DIR: the agent's token, only between the API putting it there and the agent reading it. */
+    agentVolume: `vf-agent-${projectId}`,
   };
 }
 
@@ -62,23 +78,39 @@ export function sandboxCreateOptions(options: {
   image: string;
   limits: SandboxLimits;
   env?: Record<string, string>;
-  /** The bearer token the exec agent accepts (see SandboxManager.agentToken). */
-  agentToken: string;
   /** More labels (the deployment's). */
   labels?: Record<string, string>;
 }): ContainerCreateOptions {
   const names = sandboxNames(options.projectId);
+  const labels = { ...options.labels, [LABEL_PROJECT]: options.projectId };
   return {
     name: names.container,
     Image: options.image,
     Hostname: 'sandbox',
-    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    // tini and the exec agent run as root, so that user code (which the agent runs as SANDBOX_UID, as every
+    // `docker exec` of the API does) can neither signal, trace nor read them (/proc/1/environ, /proc/<agent>/mem).
+    // Root with only the capabilities below: no other root power (no DAC_OVERRIDE: it reads what root owns).
+    User: '0:0',
     WorkingDir: WORKSPACE,
-    Env: Object.entries({ HOME, ...options.env, [AGENT_TOKEN_ENV]: options.agentToken }).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...options.labels, [LABEL_PROJECT]: options.projectId, [LABEL_ROLE]: 'sandbox' },
+    // Never a secret: every `docker exec` inherits these, and `docker inspect` shows them. The agent's token
+    // comes through AGENT_DIR instead.
+    Env: Object.entries({ HOME, ...options.env }).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...labels, [LABEL_ROLE]: 'sandbox', [LABEL_SPEC]: SANDBOX_SPEC_VERSION },
     // No Cmd: the image's own runs, tini as PID 1 (reaps zombies) and the exec agent as the main process.
     HostConfig: {
       CapDrop: ['ALL'],
+      // The agent's, never user code's: the kernel clears them when the agent's child becomes SANDBOX_UID, and
+      // no-new-privileges keeps an exec from giving any back (its bounding set still lists them, inertly).
+      CapAdd: [
+        // setuid/setgid/setgroups in each child the agent starts: it becomes SANDBOX_UID:SANDBOX_UID, no other group;
+        // and setfsuid/setfsgid on a thread of the agent's to open a terminal (the shell's own) or read /proc/<pid>/fd
+        // as the sandbox user (sandbox-images/agent/identity.go).
+        'SETUID',
+        'SETGID',
+        // Signals to the sandbox user's process groups: a command's timeout and leftovers, a process's stop, a
+        // terminal's hang-up (another uid's processes need it).
+        'KILL',
+      ],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       Memory: options.limits.memoryBytes,
@@ -92,6 +124,14 @@ export function sandboxCreateOptions(options: {
       Mounts: [
         { Type: 'volume', Source: names.workspaceVolume, Target: WORKSPACE },
         { Type: 'volume', Source: names.homeVolume, Target: HOME },
+        {
+          Type: 'volume',
+          Source: names.agentVolume,
+          Target: AGENT_DIR,
+          // Made by Docker with the container, labelled so that the reaper finds it with the rest; its root copied
+          // from the image's AGENT_DIR (root, 0700).
+          VolumeOptions: { NoCopy: false, Labels: labels, DriverConfig: { Name: 'local', Options: {} } },
+        },
       ],
       NetworkMode: names.network,
       // Never the Docker socket, never the host's namespaces, never privileged.

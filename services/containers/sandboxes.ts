@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
 import type { Db } from '../../lib/db.js';
 import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { AppError } from '../../lib/errors.js';
@@ -15,9 +16,13 @@ import { AgentUnavailable, agentActivity, type AgentActivity } from './agent-cli
 import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
 import {
+  AGENT_DIR,
   AGENT_PORT,
-  AGENT_TOKEN_ENV,
+  AGENT_TOKEN_FILE,
   LABEL_PROJECT,
+  LABEL_SPEC,
+  LEGACY_AGENT_TOKEN_ENV,
+  SANDBOX_SPEC_VERSION,
   sandboxCreateOptions,
   sandboxNames,
   sandboxSubnet,
@@ -71,7 +76,7 @@ export interface SandboxManagerDeps {
   deployment: DeploymentIdentity;
 }
 
-/** Where a sandbox's exec agent answers; null when the container predates the agent (no token in its env). */
+/** Where a sandbox's exec agent answers; null when the container predates the agent. */
 export type AgentEndpoint = { url: string; token: string } | null;
 
 function dockerStatus(err: unknown): number | undefined {
@@ -123,10 +128,17 @@ export class SandboxManager {
   }
 
   private async startLocked(projectId: string, stack: Stack): Promise<Docker.Container> {
-    const { container, info } = await this.ensureCreated(projectId, stack);
+    let { container, info } = await this.ensureCreated(projectId, stack);
+    if (!info.State.Running && info.Config.Labels?.[LABEL_SPEC] !== SANDBOX_SPEC_VERSION) {
+      // Made by an older spec (its agent's token in the environment, user code able to read it): made anew,
+      // which loses nothing of a stopped sandbox (its root is read-only, its /tmp gone; the volumes stay).
+      await container.remove({ force: true, v: false });
+      ({ container, info } = await this.ensureCreated(projectId, stack));
+    }
     if (info.State.Paused) await container.unpause();
     else if (!info.State.Running) {
       this.agents.delete(projectId); // a (re)started container may get another address
+      await this.handOverToken(container, projectId);
       await container.start();
     }
     if (info.State.Paused || !info.State.Running) {
@@ -140,6 +152,20 @@ export class SandboxManager {
   /** The token the project's exec agent accepts: derived from the server secret, so nothing is stored. */
   agentToken(projectId: string): string {
     return createHmac('sha256', this.deps.agentSecret).update(`vaporform-agent:${projectId}`).digest('hex');
+  }
+
+  /**
+   * Puts the agent's token where it reads it at start: a file only root may read, in the agent's own volume (user
+   * code runs as uid 1000 and cannot open the directory). The agent deletes it once read, so it goes in before
+   * every start. Never in the container's environment, which every `docker exec` inherits.
+   */
+  private async handOverToken(container: Docker.Container, projectId: string): Promise<void> {
+    const pack = tar.pack();
+    pack.entry({ name: AGENT_TOKEN_FILE, mode: 0o400, uid: 0, gid: 0, mtime: new Date() }, `${this.agentToken(projectId)}\n`);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    await container.putArchive(Buffer.concat(chunks), { path: AGENT_DIR });
   }
 
   /**
@@ -160,7 +186,11 @@ export class SandboxManager {
     const token = this.agentToken(projectId);
     const host = info.NetworkSettings.Networks[sandboxNames(projectId).network]?.IPAddress;
     if (!host) return undefined;
-    return (info.Config.Env ?? []).includes(`${AGENT_TOKEN_ENV}=${token}`) ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
+    const hasAgent =
+      info.Config.Labels?.[LABEL_SPEC] === SANDBOX_SPEC_VERSION ||
+      // An older container, still running since before an upgrade (made anew at its next start).
+      (info.Config.Env ?? []).includes(`${LEGACY_AGENT_TOKEN_ENV}=${token}`);
+    return hasAgent ? { url: `http://${host}:${AGENT_PORT}`, token } : null;
   }
 
   /**
@@ -245,13 +275,7 @@ export class SandboxManager {
     let container: Docker.Container;
     try {
       container = await docker.createContainer(
-        sandboxCreateOptions({
-          projectId,
-          image,
-          limits: this.deps.limits,
-          agentToken: this.agentToken(projectId),
-          labels: await this.deps.deployment.labels(),
-        }),
+        sandboxCreateOptions({ projectId, image, limits: this.deps.limits, labels: await this.deps.deployment.labels() }),
       );
     } catch (err) {
       if (dockerStatus(err) === 404) {
@@ -436,7 +460,7 @@ export class SandboxManager {
       } catch (err) {
         if (dockerStatus(err) !== 404) throw err;
       }
-      for (const volume of [names.workspaceVolume, names.homeVolume]) {
+      for (const volume of [names.workspaceVolume, names.homeVolume, names.agentVolume]) {
         await docker
           .getVolume(volume)
           .remove()

@@ -72,6 +72,7 @@ describe('orphan reaper', () => {
       ['network', names.network],
       ['volume', names.workspaceVolume],
       ['volume', names.homeVolume],
+      ['volume', names.agentVolume],
     ] as const) {
       expect(await exists(kind, name), `${kind} ${name}`).toBe(false);
     }

@@ -2,13 +2,15 @@
  * Each hardening measure, checked by trying to break it from inside a real sandbox.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runExec } from '../../services/containers/exec.js';
 import { installHostGuard, sandboxNames } from '../../services/containers/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
+import { eventually } from '../helpers/poll.js';
 import { createProject, exec, sh, startProcess } from '../helpers/sandbox.js';
 
 let t: TestApp;
@@ -52,8 +54,13 @@ describe('sandbox hardening', () => {
   });
 
   it('has no capabilities at all', async () => {
-    const caps = await sh(api, owner, id, "grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status");
+    const caps = await sh(api, owner, id, "grep -E '^Cap(Inh|Eff|Prm|Amb)' /proc/self/status");
+    expect(caps.split('\n')).toHaveLength(4);
     for (const line of caps.split('\n')) expect(line).toMatch(/:\s+0000000000000000$/);
+    // The bounding set holds at most the agent's own three (KILL, SETGID, SETUID: bits 5-7), and those inertly: with
+    // no-new-privileges no exec can raise a capability into the permitted set, whatever the bounding set allows.
+    const bounding = BigInt(`0x${(await sh(api, owner, id, "grep '^CapBnd' /proc/self/status")).split(/\s+/)[1]}`);
+    expect(bounding & ~0xe0n).toBe(0n);
   });
 
   it('cannot gain privileges (no-new-privileges)', async () => {
@@ -169,5 +176,93 @@ describe('sandbox hardening', () => {
   it('reaches nothing on the host loopback: 127.0.0.1 is its own', async () => {
     const attempt = await exec(api, owner, id, `curl -s --max-time 2 http://127.0.0.1:${new URL(t.baseUrl).port}/health`);
     expect(attempt.exitCode).not.toBe(0);
+  });
+});
+
+/** The exec agent's pid in the sandbox, as user code finds it (its name in /proc/<pid>/comm, readable by all). */
+async function agentPid(): Promise<string> {
+  const pid = await sh(api, owner, id, 'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = vaporform-agent ] && echo "${d#/proc/}"; done; true');
+  expect(pid).toMatch(/^\d+$/);
+  return pid;
+}
+
+describe('the exec agent, out of reach of user code', () => {
+  it('runs user code as uid 1000 with no capabilities, itself and tini as root', async () => {
+    const lines = (await sh(api, owner, id, `id -u; id -g; id -G; grep '^CapEff' /proc/self/status | cut -f2; stat -c %u /proc/1 /proc/${await agentPid()}`)).split('\n');
+    expect(lines).toEqual(['1000', '1000', '1000', '0000000000000000', '0', '0']);
+    // What commands write is the sandbox user's.
+    expect(await sh(api, owner, id, 'rm -f /workspace/owned; echo x > /workspace/owned; stat -c %u:%g /workspace/owned; rm /workspace/owned')).toBe('1000:1000');
+  });
+
+  it('keeps its token out of every environment user code can read, and out of `docker inspect`', async () => {
+    const token = t.services.sandboxes.agentToken(id);
+    const pid1 = await exec(api, owner, id, 'cat /proc/1/environ');
+    expect(pid1.exitCode).not.toBe(0);
+    expect(pid1.stderr).toMatch(/Permission denied/);
+    const agent = await exec(api, owner, id, `cat /proc/${await agentPid()}/environ`);
+    expect(agent.exitCode).not.toBe(0);
+    expect(agent.stderr).toMatch(/Permission denied/);
+    // Every environment user code can read (its own among them: the loop reads what it may).
+    const environs = await exec(api, owner, id, `for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < "$f" 2>/dev/null; done; grep -qs "${token.slice(0, 16)}" /proc/[0-9]*/environ && echo token-found; true`);
+    expect(environs.stdout).toContain('HOME=/home/sandbox');
+    expect(environs.stdout).not.toContain(token.slice(0, 16));
+    expect(environs.stdout).not.toContain('VF_AGENT_TOKEN');
+    expect(environs.stdout).not.toContain('token-found');
+    // Nor in the file it came in: the agent deleted it, and its directory is root's alone.
+    const dir = await exec(api, owner, id, 'ls -A /run/vaporform; cat /run/vaporform/agent-token');
+    expect(dir.exitCode).not.toBe(0);
+    expect(dir.stderr).toMatch(/Permission denied/);
+    const volume = await t.infra.docker.getVolume(sandboxNames(id).agentVolume).inspect();
+    expect(await readdir(volume.Mountpoint)).toEqual([]);
+    const info = await t.infra.docker.getContainer(sandboxNames(id).container).inspect();
+    expect(JSON.stringify(info)).not.toContain(token);
+    expect((info.Config.Env ?? []).filter((entry) => entry.startsWith('VF_AGENT_TOKEN'))).toEqual([]);
+  });
+
+  it('cannot be signalled, traced or read by user code, nor lose its port to it', async () => {
+    const pid = await agentPid();
+    const attempts = await exec(
+      api,
+      owner,
+      id,
+      `a=${pid}
+      kill -9 "$a" 2>/dev/null && echo killed-agent
+      kill -9 1 2>/dev/null && echo killed-tini
+      head -c 16 /proc/"$a"/mem >/dev/null 2>&1 && echo read-mem
+      ls /proc/"$a"/fd >/dev/null 2>&1 && echo listed-fds
+      node -e "require('net').createServer().listen(7681).on('listening', () => console.log('took-port')).on('error', (e) => console.log(e.code))"
+      true`,
+    );
+    expect(attempts.stdout.trim()).toBe('EADDRINUSE');
+    // kill -9 -1: every process user code may signal (but itself): its own sleep, and nothing of the agent's.
+    expect(await sh(api, owner, id, 'sleep 30 & s=$!; kill -9 -1; wait "$s"; echo "sleep ended by $(($? - 128))"')).toBe('sleep ended by 9');
+    expect(await agentPid()).toBe(pid);
+    expect(await sh(api, owner, id, 'echo still-answers')).toBe('still-answers');
+  });
+
+  it('runs managed processes as uid 1000 too, and still finds their ports', async () => {
+    await startProcess(api, owner, id, `id -u > /tmp/process-uid; node -e "require('http').createServer().listen(8091)"`);
+    // Its ports come from its /proc/<pid>/fd, which the agent reads as uid 1000 (identity.go).
+    await eventually(async () => {
+      const list = await api.get(`/api/v1/projects/${id}/processes`, { token: owner.accessToken });
+      return list.body.processes.some((p: { ports: number[] }) => p.ports.includes(8091));
+    }, 'the process is seen listening on 8091', 10_000);
+    expect(await sh(api, owner, id, 'cat /tmp/process-uid')).toBe('1000');
+  });
+
+  it('docker exec (the streaming and fallback runs) is uid 1000 too, with no capabilities and no token', async () => {
+    const container = t.infra.docker.getContainer(sandboxNames(id).container);
+    const result = await runExec(
+      t.infra.docker,
+      container,
+      { command: "id -u; id -g; grep '^CapEff' /proc/self/status | cut -f2; env", timeoutMs: 10_000 },
+      { outputLimitBytes: 1 << 20 },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [uid, gid, capEff, ...env] = result.stdout.trim().split('\n');
+    expect([uid, gid, capEff]).toEqual(['1000', '1000', '0000000000000000']);
+    expect(env).toContain('HOME=/home/sandbox');
+    expect(env.join('\n')).not.toContain('VF_AGENT_TOKEN');
+    expect(env.join('\n')).not.toContain(t.services.sandboxes.agentToken(id));
   });
 });

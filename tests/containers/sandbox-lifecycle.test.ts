@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxImageName } from '../../sandbox-images/names.js';
-import { sandboxNames } from '../../services/containers/index.js';
+import { sandboxCreateOptions, sandboxNames } from '../../services/containers/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ApiClient, signUp, type SignedIn } from '../helpers/http.js';
 import { createProject, exec, sh } from '../helpers/sandbox.js';
@@ -89,6 +89,30 @@ describe('sandbox lifecycle', () => {
     expect(await sh(api, owner, id, 'cat src/file.txt')).toBe('kept');
   });
 
+  it('makes a container of an older spec anew at its next start: no token in its environment any more', async () => {
+    const id = await project();
+    await sh(api, owner, id, 'echo kept > kept.txt');
+    const docker = t.infra.docker;
+    const names = sandboxNames(id);
+    const current = await docker.getContainer(names.container).inspect();
+    await docker.getContainer(names.container).remove({ force: true });
+    // As spec 1 made it: the agent's token in the environment, everything as uid 1000, no agent volume.
+    const spec = sandboxCreateOptions({ projectId: id, image: current.Config.Image, limits: t.config.sandbox });
+    const { 'vaporform.sandbox-spec': _spec, ...labels } = current.Config.Labels;
+    await docker.createContainer({
+      ...spec,
+      User: '1000:1000',
+      Env: [...(spec.Env ?? []), `VF_AGENT_TOKEN=${t.services.sandboxes.agentToken(id)}`],
+      Labels: labels,
+      HostConfig: { ...spec.HostConfig, CapAdd: [], Mounts: spec.HostConfig?.Mounts?.filter((mount) => mount.Target !== '/run/vaporform') },
+    });
+    expect(await sh(api, owner, id, 'cat kept.txt; id -u')).toBe('kept\n1000');
+    const made = await docker.getContainer(names.container).inspect();
+    expect(made.Id).not.toBe(current.Id);
+    expect(made.Config.Labels['vaporform.sandbox-spec']).toBe('2');
+    expect(made.Config.Env.join('\n')).not.toContain('VF_AGENT_TOKEN');
+  });
+
   it('removes sandbox, network and volumes with the project, after a snapshot of the workspace', async () => {
     await deleteKeepsSnapshot(t);
   });
@@ -119,6 +143,7 @@ async function deleteKeepsSnapshot(app: TestApp): Promise<void> {
   await expect(docker.getNetwork(names.network).inspect()).rejects.toMatchObject({ statusCode: 404 });
   await expect(docker.getVolume(names.workspaceVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
   await expect(docker.getVolume(names.homeVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  await expect(docker.getVolume(names.agentVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
   const keys = await app.infra.objects.list(`snapshots/${id}/`);
   expect(keys).toEqual([expect.stringMatching(new RegExp(`^snapshots/${id}/[^/]+\\.tar$`))]);
   const files = new Map<string, string>();

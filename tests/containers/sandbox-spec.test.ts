@@ -28,12 +28,17 @@ describe('sandbox spec', () => {
       projectId: PROJECT,
       image: 'img',
       limits: { memoryBytes: 1024 ** 3, cpus: 1, pids: 256 },
-      agentToken: 'tok',
     });
-    expect(options.User).toBe('1000:1000');
-    // The image's CMD runs (the exec agent under tini); the agent gets its token through the environment.
+    // tini and the exec agent run as root (user code, which the agent runs as uid 1000, cannot touch them), with
+    // three capabilities and nothing else; the agent's token comes through a root-only volume, never the environment.
+    expect(options.User).toBe('0:0');
     expect(options.Cmd).toBeUndefined();
-    expect(options.Env).toContain('VF_AGENT_TOKEN=tok');
+    expect(options.Env).toEqual(['HOME=/home/sandbox']);
+    expect(options.Labels).toMatchObject({ 'vaporform.sandbox-spec': '2' });
+    expect(options.HostConfig?.CapAdd).toEqual(['SETUID', 'SETGID', 'KILL']);
+    expect(options.HostConfig?.Mounts).toContainEqual(
+      expect.objectContaining({ Type: 'volume', Source: `vf-agent-${PROJECT}`, Target: '/run/vaporform' }),
+    );
     expect(options.HostConfig).toMatchObject({
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

@@ -83,9 +83,10 @@ describe('terminals', () => {
       const { terminalId, created } = await open(socket);
       expect(created).toBe(true);
       // Markers built by the shell, so the echo of the typed line never matches them.
-      type(socket, terminalId, 'echo "A""=$(tty)|$(stty size)|$TERM|$(id -u)|$(pwd)|$0=""Z"\r');
+      // The terminal is the shell's own (uid 1000), and the shell holds no capability (the agent runs as root).
+      type(socket, terminalId, 'echo "A""=$(tty)|$(stty size)|$TERM|$(id -u)|$(pwd)|$0|$(stat -c %u "$(tty)")|$(grep CapEff /proc/$$/status | cut -f2)=""Z"\r');
       const out = await until(socket, terminalId, /A=[^\r\n]*=Z/);
-      expect(out).toMatch(/A=\/dev\/pts\/\d+\|24 80\|xterm-256color\|1000\|\/workspace\|-bash=Z/);
+      expect(out).toMatch(/A=\/dev\/pts\/\d+\|24 80\|xterm-256color\|1000\|\/workspace\|-bash\|1000\|0000000000000000=Z/);
 
       socket.send({ type: 'terminal.resize', terminalId, cols: 132, rows: 40 });
       type(socket, terminalId, 'echo "S""=$(stty size)=""E"\r');
@@ -98,6 +99,17 @@ describe('terminals', () => {
       type(socket, terminalId, 'echo-typed-here');
       expect(await until(socket, terminalId, 'echo-typed-here')).toContain('echo-typed-here');
       type(socket, terminalId, '\u0003'); // Ctrl-C clears the line
+
+      // Job control: Ctrl-Z stops the foreground job (the shell owns its terminal), fg brings it back.
+      type(socket, terminalId, 'sleep 30\r');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      type(socket, terminalId, '\u001a');
+      expect(await until(socket, terminalId, /Stopped\s+sleep 30/)).toMatch(/Stopped/);
+      type(socket, terminalId, 'fg\r');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      type(socket, terminalId, '\u0003'); // the resumed sleep ends by SIGINT: 130
+      type(socket, terminalId, 'echo "J""=$?=""E"\r');
+      expect(await until(socket, terminalId, /J=\d+=E/)).toContain('J=130=E');
       await closeTerminal(socket, terminalId);
     } finally {
       socket.close();
