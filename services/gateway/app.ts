@@ -312,9 +312,9 @@ export async function buildApp(
   app.addHook('onClose', () => services.workers.close());
   app.addHook('onClose', async () => services.containers.close());
   app.addHook('onClose', () => services.runEvents.close());
-  await services.runEvents.start();
   // A wrong or missing master key stops the start here, before anything is written with it.
   await services.secrets.open();
+  await services.runEvents.start();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

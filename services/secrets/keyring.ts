@@ -38,6 +38,18 @@ export class Keyring {
         throw new MasterKeyError(`master key ${id} does not open its stored check value: the secrets tables were tampered with, or the key is not the one registered`);
       }
     }
+    // Checked before anything is written: a wrong key leaves no trace.
+    const { rows: used } = await db.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secrets');
+    const current = [...rows.values()].find((row) => row.state === 'current');
+    const needed = new Set([...used.map((row) => row.key_id), ...(current ? [current.id] : [])]);
+    const missing = [...needed].filter((id) => !keys.has(id));
+    if (missing.length > 0) {
+      throw new MasterKeyError(
+        `wrong master key: this database's secrets need master key(s) ${missing.join(', ')}, but VAPORFORM_MASTER_KEY is ${configuredId}` +
+          (settings.previousMasterKeys.length > 0 ? ` and VAPORFORM_MASTER_KEY_PREVIOUS holds ${settings.previousMasterKeys.map(masterKeyId).join(', ')}` : '') +
+          '. Start with the key the secrets were stored with (during a rotation: the new key in VAPORFORM_MASTER_KEY, the old one in VAPORFORM_MASTER_KEY_PREVIOUS). Nothing was changed.',
+      );
+    }
     if (!rows.has(configuredId)) {
       // The first server of a database makes its key current; a later new key waits, active, for the rotation.
       const hasCurrent = [...rows.values()].some((row) => row.state === 'current');
@@ -55,17 +67,10 @@ export class Keyring {
         ]);
         rows = await known();
       }
-    }
-    const { rows: used } = await db.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secrets');
-    const current = [...rows.values()].find((row) => row.state === 'current');
-    const needed = new Set([...used.map((row) => row.key_id), ...(current ? [current.id] : [])]);
-    const missing = [...needed].filter((id) => !keys.has(id));
-    if (missing.length > 0) {
-      throw new MasterKeyError(
-        `wrong master key: this database's secrets need master key(s) ${missing.join(', ')}, but VAPORFORM_MASTER_KEY is ${configuredId}` +
-          (settings.previousMasterKeys.length > 0 ? ` and VAPORFORM_MASTER_KEY_PREVIOUS holds ${settings.previousMasterKeys.map(masterKeyId).join(', ')}` : '') +
-          '. Start with the key the secrets were stored with (during a rotation: the new key in VAPORFORM_MASTER_KEY, the old one in VAPORFORM_MASTER_KEY_PREVIOUS). Nothing was changed.',
-      );
+      const winner = [...rows.values()].find((row) => row.state === 'current');
+      if (winner && !keys.has(winner.id)) {
+        throw new MasterKeyError(`wrong master key: another server set this database up with master key ${winner.id} at the same moment; VAPORFORM_MASTER_KEY is ${configuredId}`);
+      }
     }
     return new Keyring(keys, configuredId);
   }
