@@ -45,6 +45,12 @@ export interface ProjectSecrets {
   redactorFor(projectId: string): Promise<Redactor>;
 }
 
+/** An error on its way to the caller, with secret values redacted from its message (the original is not kept as its cause). */
+function redactError(err: unknown, redactor: Redactor): unknown {
+  if (redactor.empty || !(err instanceof AppError)) return err;
+  return new AppError(err.code, redactor.redact(err.message), redactor.redactValue(err.details));
+}
+
 /** exec's output with secrets redacted; output cut at the limit loses a value's held-back beginning too. */
 function redactResult(result: ExecResult, redactor: Redactor): ExecResult {
   if (redactor.empty) return result;
@@ -115,7 +121,11 @@ export class ContainersService {
   async exec(principal: Principal, projectId: string, request: ExecRequest): Promise<ExecResult> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
     const { env, redactor } = await this.secretEnv(principal, projectId, request.env, 'exec');
-    return redactResult(await this.run(projectId, project.stack, { ...request, env }), redactor);
+    try {
+      return redactResult(await this.run(projectId, project.stack, { ...request, env }), redactor);
+    } catch (err) {
+      throw redactError(err, redactor);
+    }
   }
 
   /**
