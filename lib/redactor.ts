@@ -45,7 +45,8 @@ class Matcher {
   readonly regex: RegExp | null;
   readonly markers = new Map<string, string>();
   readonly maxLength: number;
-  private readonly firstChars: Set<string>;
+  /** Patterns by their first character: a tail is compared only with those that could begin it. */
+  private readonly byFirst = new Map<string, Pattern[]>();
 
   constructor(private readonly patterns: Pattern[]) {
     // Longest first: at one position the alternation takes the first that matches.
@@ -53,7 +54,12 @@ class Matcher {
     for (const pattern of patterns) if (!this.markers.has(pattern.text)) this.markers.set(pattern.text, pattern.marker);
     this.regex = patterns.length === 0 ? null : new RegExp(patterns.map((p) => escapeRegExp(p.text)).join('|'), 'g');
     this.maxLength = patterns.reduce((max, p) => Math.max(max, p.text.length), 0);
-    this.firstChars = new Set(patterns.map((p) => p.text[0]!));
+    for (const pattern of patterns) {
+      const first = pattern.text[0]!;
+      const list = this.byFirst.get(first);
+      if (list) list.push(pattern);
+      else this.byFirst.set(first, [pattern]);
+    }
   }
 
   replace(text: string): string {
@@ -65,9 +71,15 @@ class Matcher {
   partialTailStart(text: string, from: number): number {
     const start = Math.max(from, text.length - (this.maxLength - 1));
     for (let i = start; i < text.length; i++) {
-      if (!this.firstChars.has(text[i]!)) continue;
-      const tail = text.slice(i);
-      if (this.patterns.some((p) => p.text.length > tail.length && p.text.startsWith(tail))) return i;
+      const candidates = this.byFirst.get(text[i]!);
+      if (!candidates) continue;
+      const tailLength = text.length - i;
+      for (const pattern of candidates) {
+        if (pattern.text.length <= tailLength) continue;
+        let j = 1;
+        while (j < tailLength && pattern.text.charCodeAt(j) === text.charCodeAt(i + j)) j++;
+        if (j === tailLength) return i;
+      }
     }
     return text.length;
   }

@@ -176,11 +176,30 @@ describe('project secrets', () => {
     expect(text).toBe('[secret:API_TOKEN]\n[secret:API_TOKEN]\n');
   });
 
+  it('are the environment of a new terminal (whose output, the person\'s own TTY, is not redacted)', async () => {
+    const socket = await TestSocket.open(`${t.baseUrl.replace('http', 'ws')}/api/v1/ws?token=${owner.accessToken}`);
+    try {
+      socket.send({ type: 'terminal.open', id: 'term', projectId, cols: 120, rows: 24 });
+      const opened = await socket.next((m) => (m.type === 'terminal.opened' || m.type === 'error') && (m.id === 'term' || m.replyTo === 'term'), 20_000);
+      expect(opened.type, JSON.stringify(opened)).toBe('terminal.opened');
+      socket.send({ type: 'terminal.input', terminalId: opened.terminalId, data: 'printf "%s" "$API_TOKEN" | sha256sum\r' });
+      const digest = sha256(VALUE);
+      await eventually(
+        () => socket.messages.filter((m) => m.type === 'terminal.output' && m.terminalId === opened.terminalId).map((m) => m.data).join('').includes(digest),
+        'the terminal prints the digest of the value',
+        15_000,
+      );
+      socket.send({ type: 'terminal.close', terminalId: opened.terminalId });
+    } finally {
+      socket.close();
+    }
+  });
+
   it('keep an audit log of who created, changed, deleted and used them', async () => {
     const audit = await call('GET', `/api/v1/projects/${projectId}/secrets/audit?limit=500`, owner);
     expect(audit.status, audit.text).toBe(200);
     const seen = new Set(audit.body.items.map((entry: any) => `${entry.secretName}:${entry.action}:${entry.context ?? ''}`));
-    for (const expected of ['API_TOKEN:created:', 'API_TOKEN:updated:value', 'API_TOKEN:updated:value', 'GONE:deleted:', 'API_TOKEN:used:exec', 'API_TOKEN:used:exec.stream', 'API_TOKEN:used:process']) {
+    for (const expected of ['API_TOKEN:created:', 'API_TOKEN:updated:value', 'API_TOKEN:updated:value', 'GONE:deleted:', 'API_TOKEN:used:exec', 'API_TOKEN:used:exec.stream', 'API_TOKEN:used:process', 'API_TOKEN:used:terminal']) {
       expect(seen.has(expected), expected).toBe(true);
     }
     const entry = audit.body.items.find((item: any) => item.action === 'created');
