@@ -261,6 +261,7 @@ export function createRunEngine(
     },
     secrets: {
       redactorFor: (projectId, userId) => services.secrets.redactorFor(projectId, userId),
+      projectSecretNames: (projectId) => services.secrets.projectSecretNames(projectId),
       async llmCredentials(userId, name, context) {
         const prefix = name === 'anthropic' ? 'ANTHROPIC' : 'OPENAI';
         const names = LLM_SECRET_NAMES.filter((secret) => secret.startsWith(`${prefix}_`));

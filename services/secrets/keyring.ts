@@ -75,10 +75,6 @@ export class Keyring {
     return new Keyring(keys, configuredId);
   }
 
-  has(id: string): boolean {
-    return this.keys.has(id);
-  }
-
   key(id: string): Buffer {
     const key = this.keys.get(id);
     if (!key) throw new AppError('SERVICE_UNAVAILABLE', `This server does not hold master key ${id}: restart it with the keys of the rotation`);

@@ -200,6 +200,11 @@ export class SecretsService {
     return new Redactor([...(await this.openRows({ projectId }, project)), ...(await this.openRows({ userId: userId! }, user))]);
   }
 
+  /** The names of the project's secrets (an agent run's prompt says which variables its commands get). */
+  async projectSecretNames(projectId: string): Promise<string[]> {
+    return (await store.listSecrets(this.deps.db, { projectId })).map((row) => row.name);
+  }
+
   // --- the caller's own secrets ----------------------------------------------------------------------------------
 
   async listMine(principal: Principal): Promise<SecretInfo[]> {

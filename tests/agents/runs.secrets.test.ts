@@ -70,6 +70,8 @@ describe('secrets in an agent run', () => {
       expect(recorded).not.toContain(SECRET.slice(0, 12));
     }
     expect(seenByModel).toContain('[secret:S]');
+    // The model is told which variables its commands get.
+    expect(seenByModel).toContain('as environment variables: S.');
 
     const audit = await api.get(`/api/v1/projects/${projectId}/secrets/audit`, { token: owner.accessToken });
     expect(audit.body.items).toContainEqual(expect.objectContaining({ secretName: 'S', action: 'used', context: `run:${started.id}` }));

@@ -61,6 +61,8 @@ export interface ProviderCredentials {
  */
 export interface RunSecrets {
   redactorFor(projectId: string, userId: string): Promise<Redactor>;
+  /** The names of the project's secrets, which its commands get as environment variables. */
+  projectSecretNames(projectId: string): Promise<string[]>;
   llmCredentials(userId: string, provider: ProviderName, context: string): Promise<ProviderCredentials>;
 }
 
@@ -143,9 +145,18 @@ export class RunEngine {
     }
     const prompt = loadPrompt('agent', run.prompt_version);
     const tools = this.deps.toolbox.definitions();
+    const secretNames = (await this.deps.secrets?.projectSecretNames(run.project_id)) ?? [];
     const system = [
       { text: prompt.text, stable: true },
-      { text: `The project now: ${await this.irSummary(run)}`, stable: false },
+      {
+        text:
+          `The project now: ${await this.irSummary(run)}` +
+          (secretNames.length > 0
+            ? `\nrun_command gets the project's secrets as environment variables: ${secretNames.join(', ')}. Their values are hidden from you ` +
+              '(output shows [secret:NAME]); refer to them as $NAME in commands and as process.env.NAME (or the stack\'s equivalent) in code, never write a value into a file.'
+            : ''),
+        stable: false,
+      },
     ];
     const redactor = await this.redactorOf(run);
     const credentials = await this.deps.secrets?.llmCredentials(run.principal.userId, run.provider as ProviderName, `run:${runId}`);
