@@ -70,6 +70,11 @@ export interface Config {
     /** Context windows in tokens by model name (LLM_CONTEXT_WINDOWS), for models the price list does not know. */
     contextWindows: Record<string, number>;
   };
+  /**
+   * Envelope encryption of secrets (services/secrets): the master key that wraps new data keys, and earlier
+   * master keys still readable while a rotation re-wraps under the new one.
+   */
+  secrets: { masterKey: Buffer; previousMasterKeys: Buffer[] };
   /** What one stretch of an agent run's work (the goal, or a message) may use before it stops and asks. */
   agents: {
     /** AGENT_MAX_TOKENS */
@@ -124,7 +129,13 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 }
 
 /** A secret from the environment, or one generated once and kept under the data directory (one machine). */
-function secret(env: Env, name: string, dataDir: string, fileName: string): string {
+function secret(
+  env: Env,
+  name: string,
+  dataDir: string,
+  fileName: string,
+  generate: () => string = () => randomBytes(48).toString('base64url'),
+): string {
   const fromEnv = env[name];
   if (fromEnv) {
     if (fromEnv.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
@@ -137,7 +148,7 @@ function secret(env: Env, name: string, dataDir: string, fileName: string): stri
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const value = randomBytes(48).toString('base64url');
+  const value = generate();
   // 'wx' so that two processes starting at once cannot each write a different secret.
   try {
     writeFileSync(file, value, { mode: 0o600, flag: 'wx' });
@@ -146,6 +157,34 @@ function secret(env: Env, name: string, dataDir: string, fileName: string): stri
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
     throw err;
   }
+}
+
+/** A master key: 32 bytes in base64 (`openssl rand -base64 32`). */
+function masterKeyOf(name: string, raw: string): Buffer {
+  const key = Buffer.from(raw.trim(), 'base64');
+  if (key.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw.trim())) {
+    throw new ConfigError(`${name} must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+  }
+  return key;
+}
+
+/**
+ * VAPORFORM_MASTER_KEY, and VAPORFORM_MASTER_KEY_PREVIOUS (comma-separated) during a rotation. Unset outside
+ * production: one generated once under DATA_DIR/secrets/master-key (mode 0600) and reused.
+ */
+function secretsSettings(env: Env, dataDir: string): Config['secrets'] {
+  const previousMasterKeys = (env.VAPORFORM_MASTER_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((raw) => masterKeyOf('VAPORFORM_MASTER_KEY_PREVIOUS', raw));
+  const given = env.VAPORFORM_MASTER_KEY;
+  if (given) return { masterKey: masterKeyOf('VAPORFORM_MASTER_KEY', given), previousMasterKeys };
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError('VAPORFORM_MASTER_KEY is not set: in production the master key of secrets must be given (32 bytes in base64)');
+  }
+  const file = path.join(dataDir, 'secrets', 'master-key');
+  return { masterKey: masterKeyOf(`the master key in ${file}`, secret({}, 'unused', dataDir, 'master-key', () => randomBytes(32).toString('base64'))), previousMasterKeys };
 }
 
 /** PREVIEW_ORIGIN, e.g. `https://*.preview.example.com` or `http://*.preview.localhost:4000`. */
@@ -282,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
     ideDistDir: path.resolve(repoRoot, env.IDE_DIST_DIR ?? 'ide/dist'),
     previewOrigin: previewOrigin(env),
     llm: llmSettings(env),
+    secrets: secretsSettings(env, dataDir),
     agents: {
       maxTokens: int(env, 'AGENT_MAX_TOKENS', 5_000_000, 1000),
       maxCostUsd: int(env, 'AGENT_MAX_COST_CENTS', 2000, 0) / 100,

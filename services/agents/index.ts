@@ -28,6 +28,8 @@ export {
   DEFAULT_RUN_LIMITS,
   type ActivityHooks,
   type EngineDeps,
+  type ProviderCredentials,
+  type RunSecrets,
   type PendingApproval,
   type Run,
   type RunEvent,

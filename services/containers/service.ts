@@ -7,12 +7,14 @@ import type { ProcessInfo, ProcessOutput, StartProcessRequest } from '../../lib/
 import type { Config } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { makeEvent, type EventBus } from '../../lib/event-bus.js';
+import { Redactor } from '../../lib/redactor.js';
 import { relPath, Workspace } from '../../lib/workspace-paths.js';
 import { agentExec, AgentUnavailable } from './agent-client.js';
 import * as agentProcesses from './process-client.js';
 import { ProcessAnnouncer } from './process-events.js';
 import { LISTENER_SCRIPT, parseListener } from './preview-port.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
+import { redactingWritable } from './redacting-output.js';
 import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 import { WORKSPACE } from './sandbox-spec.js';
 import type { AgentEndpointRef } from './terminal-agent.js';
@@ -31,6 +33,33 @@ export interface ContainersServiceDeps {
   config: Config['sandbox'];
   /** Where `process.*` events go; none: not announced. */
   bus?: EventBus;
+  /** The project's secrets (services/secrets); none: commands get no secrets and nothing is redacted. */
+  secrets?: ProjectSecrets;
+}
+
+/**
+ * What the secrets service gives a command: the project's secrets as environment (for a caller this service found
+ * to hold "execute"; the use recorded under `context`), and a redactor of their values for output.
+ */
+export interface ProjectSecrets {
+  projectEnv(principal: Principal, projectId: string, context: string): Promise<{ env: Record<string, string>; redactor: Redactor }>;
+  redactorFor(projectId: string): Promise<Redactor>;
+}
+
+/** An error on its way to the caller, with secret values redacted from its message (the original is not kept as its cause). */
+function redactError(err: unknown, redactor: Redactor): unknown {
+  if (redactor.empty || !(err instanceof AppError)) return err;
+  return new AppError(err.code, redactor.redact(err.message), redactor.redactValue(err.details));
+}
+
+/** exec's output with secrets redacted; output cut at the limit loses a value's held-back beginning too. */
+function redactResult(result: ExecResult, redactor: Redactor): ExecResult {
+  if (redactor.empty) return result;
+  const redact = (text: string, truncated: boolean) => {
+    const stream = redactor.textStream();
+    return stream.push(text) + (truncated ? '' : stream.end());
+  };
+  return { ...result, stdout: redact(result.stdout, result.stdoutTruncated), stderr: redact(result.stderr, result.stderrTruncated) };
 }
 
 export class ContainersService {
@@ -81,12 +110,39 @@ export class ContainersService {
 
   async logs(principal: Principal, projectId: string, tail: number): Promise<string> {
     await this.deps.authorize(principal, projectId, 'read');
-    return this.deps.manager.logs(projectId, tail);
+    const logs = await this.deps.manager.logs(projectId, tail);
+    return (await this.redactor(projectId)).redact(logs);
   }
 
+  /** A command for a caller with "execute": the project's secrets in its environment, their values redacted from its output. */
   async exec(principal: Principal, projectId: string, request: ExecRequest): Promise<ExecResult> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
-    return this.run(projectId, project.stack, request);
+    const { env, redactor } = await this.secretEnv(principal, projectId, request.env, 'exec');
+    try {
+      return redactResult(await this.run(projectId, project.stack, { ...request, env }), redactor);
+    } catch (err) {
+      throw redactError(err, redactor);
+    }
+  }
+
+  /**
+   * The caller's variables over the project's secrets (the caller's own, checked first, win a clash). Only callers
+   * that were checked for "execute" get here.
+   */
+  private async secretEnv(
+    principal: Principal,
+    projectId: string,
+    given: Record<string, string> | undefined,
+    context: string,
+  ): Promise<{ env: Record<string, string> | undefined; redactor: Redactor }> {
+    validateEnv(given);
+    if (!this.deps.secrets) return { env: given, redactor: Redactor.none };
+    const secrets = await this.deps.secrets.projectEnv(principal, projectId, context);
+    return { env: { ...secrets.env, ...given }, redactor: secrets.redactor };
+  }
+
+  private redactor(projectId: string): Promise<Redactor> {
+    return this.deps.secrets ? this.deps.secrets.redactorFor(projectId) : Promise.resolve(Redactor.none);
   }
 
   /** Runs a command for a service that checked the caller's access itself (the files service's search). */
@@ -124,10 +180,26 @@ export class ContainersService {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
-    validateEnv(request.env);
+    const { env, redactor } = await this.secretEnv(principal, projectId, request.env, 'exec.stream');
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
-    return startExec(this.deps.docker, container, { ...request, cwd }, output);
+    if (redactor.empty) return startExec(this.deps.docker, container, { ...request, env, cwd }, output);
+    // A value split across chunks is held back until it is known; what is held goes out before the exit.
+    const stdout = redactingWritable(output.onStdout, redactor);
+    const stderr = redactingWritable(output.onStderr, redactor);
+    const handle = await startExec(this.deps.docker, container, { ...request, env, cwd }, { ...output, onStdout: stdout, onStderr: stderr });
+    const done = handle.done.then(async (exit) => {
+      await Promise.all([stdout.drainHeld(), stderr.drainHeld()]);
+      return exit;
+    });
+    return { writeStdin: (data) => handle.writeStdin(data), endStdin: () => handle.endStdin(), kill: () => handle.kill(), done };
+  }
+
+  /** The project's secrets as a new terminal's environment (`NAME=value` lines), for a caller with "execute". */
+  async terminalEnv(principal: Principal, projectId: string): Promise<string[]> {
+    await this.deps.authorize(principal, projectId, 'execute');
+    const { env } = await this.secretEnv(principal, projectId, undefined, 'terminal');
+    return validateEnv(env);
   }
 
   /** Throws unless the principal may still run commands in the project (an attached terminal re-checks with it). */
@@ -151,7 +223,12 @@ export class ContainersService {
    * Starts a managed process: `sh -c <command>` in its own process group in the sandbox, running on after this
    * call (and after this API instance) until it exits or is stopped; its output is kept, its ports found.
    */
-  async startProcess(principal: Principal, projectId: string, request: StartProcessRequest): Promise<ProcessInfo> {
+  async startProcess(
+    principal: Principal,
+    projectId: string,
+    request: StartProcessRequest,
+    options: { context?: string } = {},
+  ): Promise<ProcessInfo> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
     const command = request.command;
     if (typeof command !== 'string' || command.trim() === '') throw new AppError('VALIDATION_FAILED', 'The command is empty');
@@ -159,7 +236,7 @@ export class ContainersService {
       throw new AppError('VALIDATION_FAILED', `The command may be at most ${agentProcesses.MAX_PROCESS_COMMAND_BYTES} bytes`);
     }
     if (command.includes('\0')) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');
-    const env = validateEnv(request.env);
+    const env = validateEnv((await this.secretEnv(principal, projectId, request.env, options.context ?? 'process')).env);
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     let used: { url: string; token: string } | undefined;
     const info = await this.withAgent(projectId, project.stack, (endpoint) => {
@@ -221,7 +298,21 @@ export class ContainersService {
       throw new AppError('VALIDATION_FAILED', `limit is from 1 to ${agentProcesses.MAX_OUTPUT_READ_BYTES} bytes`);
     }
     const project = await this.deps.authorize(principal, projectId, 'execute');
-    return this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.processOutput(endpoint, id, { after, limit }));
+    const output = await this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.processOutput(endpoint, id, { after, limit }));
+    const redactor = await this.redactor(projectId);
+    if (redactor.empty) return output;
+    // A tail that may begin a value is held back (`next` stops before it) until the next read shows how it ends, or
+    // the process has exited and nothing more will come.
+    const stream = redactor.textStream();
+    const shown = stream.push(output.output);
+    const held = stream.pending();
+    if (held === '') return { ...output, output: shown };
+    const info = await this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.getProcess(endpoint, id));
+    if (info.status === 'exited') {
+      const more = await this.withAgent(projectId, project.stack, (endpoint) => agentProcesses.processOutput(endpoint, id, { after: output.next, limit: 1 }));
+      if (more.output === '') return { ...output, output: shown + stream.end() };
+    }
+    return { ...output, output: shown, next: output.next - Buffer.byteLength(held, 'utf8') };
   }
 
   /** Stops following processes (the app is closing); the processes themselves run on in their sandboxes. */

@@ -240,7 +240,11 @@ export function registerTerminals(realtime: RealtimeService, containers: Contain
       throw new AppError('RATE_LIMITED', `At most ${MAX_ATTACHED_PER_CONNECTION} terminals attached per connection`);
     }
     const { endpoint, cwd: resolved } = await containers.terminalAgent(connection.principal, projectId, cwd as string | undefined);
-    const terminalId = reattach ?? (await createTerminal(endpoint, { cols, rows, cwd: resolved, env: [], max: MAX_TERMINALS_PER_PROJECT })).id;
+    // A new shell gets the project's secrets as its environment (the caller holds "execute"); its output is the
+    // person's own TTY and is not redacted (a full-screen program's cursor moves would not survive it).
+    const terminalId =
+      reattach ??
+      (await createTerminal(endpoint, { cols, rows, cwd: resolved, env: await containers.terminalEnv(connection.principal, projectId), max: MAX_TERMINALS_PER_PROJECT })).id;
     mine.get(terminalId)?.detach();
 
     const terminal: AttachedTerminal = new AttachedTerminal(

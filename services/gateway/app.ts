@@ -58,6 +58,7 @@ import { ProjectIrService, irRoutes } from '../ir/index.js';
 import { GenerateService, generatorsRoutes } from '../generators/index.js';
 import { ProjectsService, projectsRoutes } from '../projects/index.js';
 import { LoggedEventBus, ProjectEventLog, RealtimeService, realtimeRoutes } from '../realtime/index.js';
+import { LLM_SECRET_NAMES, SecretsService, secretsRoutes } from '../secrets/index.js';
 import { checkSandboxImages } from '../../sandbox-images/build.js';
 import type { TemporalClient } from '../../workflows/client.js';
 import { temporalRunOrchestrator } from '../../workflows/agent-runs.js';
@@ -83,6 +84,8 @@ export interface Services {
   projects: ProjectsService;
   realtime: RealtimeService;
   sandboxes: SandboxManager;
+  /** Project and personal secrets: encrypted at rest, given to commands as environment, redacted from output. */
+  secrets: SecretsService;
   /** Removes the sandboxes of deleted projects (at start-up and periodically); the ids it reaped. */
   reapSandboxes: () => Promise<string[]>;
   containers: ContainersService;
@@ -122,6 +125,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
   });
   projects = new ProjectsService({ db, bus, users: auth });
   const authorize = projects.authorize.bind(projects);
+  const secrets = new SecretsService({ db, keys: config.secrets, authorize, onError });
   const realtime = new RealtimeService({
     bus,
     log: events,
@@ -151,6 +155,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     authorize,
     config: config.sandbox,
     bus,
+    secrets,
   });
   registerExecStreaming(realtime, containers, onError);
   registerTerminals(realtime, containers, onError);
@@ -216,6 +221,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     runEvents,
     events,
     bus,
+    secrets,
   };
 }
 
@@ -246,9 +252,23 @@ export function createRunEngine(
     checkpoints: services.checkpoints,
     ir: services.ir,
     policies: services.approvalPolicies,
-    provider: (name) => {
-      const provider = createProvider(name, { apiKey: config.llm[name].apiKey, baseUrl: config.llm[name].baseUrl });
+    // The run's user's own key and base URL (their secrets, opened in the activity) before the server's.
+    provider: (name, credentials) => {
+      const provider = createProvider(name, {
+        apiKey: credentials?.apiKey ?? config.llm[name].apiKey,
+        baseUrl: credentials?.baseUrl ?? config.llm[name].baseUrl,
+      });
       return options.wrapProvider ? options.wrapProvider(provider) : provider;
+    },
+    secrets: {
+      redactorFor: (projectId, userId) => services.secrets.redactorFor(projectId, userId),
+      projectSecretNames: (projectId) => services.secrets.projectSecretNames(projectId),
+      async llmCredentials(userId, name, context) {
+        const prefix = name === 'anthropic' ? 'ANTHROPIC' : 'OPENAI';
+        const names = LLM_SECRET_NAMES.filter((secret) => secret.startsWith(`${prefix}_`));
+        const values = await services.secrets.userValues(userId, names, context);
+        return { apiKey: values[`${prefix}_API_KEY`], baseUrl: values[`${prefix}_BASE_URL`] };
+      },
     },
     contextWindows: config.llm.contextWindows,
     limits: options.limits ?? config.agents,
@@ -294,6 +314,8 @@ export async function buildApp(
   app.addHook('onClose', () => services.workers.close());
   app.addHook('onClose', async () => services.containers.close());
   app.addHook('onClose', () => services.runEvents.close());
+  // A wrong or missing master key stops the start here, before anything is written with it.
+  await services.secrets.open();
   await services.runEvents.start();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -382,6 +404,7 @@ export async function buildApp(
       await api.register(previewRoutes, { preview: services.preview, authenticate });
       await api.register(policyRoutes, { policies: services.approvalPolicies, authenticate });
       await api.register(runsRoutes, { runs: services.runs, authenticate });
+      await api.register(secretsRoutes, { secrets: services.secrets, authenticate });
     },
     { prefix: API_PREFIX },
   );

@@ -20,6 +20,7 @@ import { terminalSlot } from '../workspace/terminal-slot';
 import { activityPanel, type Names } from './activity';
 import { errorMessage } from './forms';
 import { membersPanel } from './members';
+import { secretsPanel } from './secrets';
 import { appShell } from './shell';
 
 export function mountProject(root: HTMLElement, projectId: string): () => void {
@@ -60,7 +61,7 @@ export function mountProject(root: HTMLElement, projectId: string): () => void {
 }
 
 type CenterView = 'code' | 'preview';
-type RightView = 'chat' | 'activity' | 'team';
+type RightView = 'chat' | 'activity' | 'team' | 'secrets';
 
 function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Project, selfId: string): () => void {
   let project = initial;
@@ -98,6 +99,7 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
 
   const activity = activityPanel(names);
   const members = membersPanel(project, selfId, () => activity.refresh());
+  const secrets = secretsPanel(project);
 
   const editor = editorArea(projectId, { canWrite, notify });
   const tree = fileTree(projectId, {
@@ -177,9 +179,11 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
     chat: h('div', { class: 'right-view' }, chat.el),
     activity: h('div', { class: 'right-view', hidden: true }, activity.el),
     team: h('div', { class: 'right-view', hidden: true }, members.el),
+    secrets: h('div', { class: 'right-view', hidden: true }, secrets.el),
   };
   const showRight = (view: RightView) => {
     right = view;
+    if (view === 'secrets') void secrets.reload();
     for (const [id, el] of Object.entries(rightViews)) el.hidden = id !== view;
     replace(
       rightTabs,
@@ -188,6 +192,7 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
           ['chat', 'Agent'],
           ['activity', 'Activity'],
           ['team', 'Team'],
+          ['secrets', 'Secrets'],
         ] as const
       ).map(([id, label]) =>
         h('button', { type: 'button', role: 'tab', class: id === right ? 'tab active' : 'tab', 'aria-selected': String(id === right), testid: `right-tab-${id}`, onclick: () => showRight(id) }, label),
@@ -296,6 +301,7 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
     try {
       project = await projects.get(project.id);
       members.setProject(project);
+      secrets.setProject(project);
       renderHeader();
     } catch {
       // A failed reload leaves the last good header; the activity entry still tells what happened.

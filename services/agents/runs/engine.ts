@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Db } from '../../../lib/db.js';
+import { Redactor, type RedactingStream } from '../../../lib/redactor.js';
 import type { ApprovalPolicies } from '../approval-policies.js';
 import type { Checkpoints } from '../checkpoints.js';
 import { contextWindow, fitTranscript, messageBudget } from '../context.js';
@@ -48,13 +49,31 @@ export const DEFAULT_RUN_LIMITS: RunLimits = {
   toolTimeoutMs: 120_000,
 };
 
+/** A user's own key and base URL for a provider (their secrets), each unset: the server's. */
+export interface ProviderCredentials {
+  apiKey?: string | undefined;
+  baseUrl?: string | undefined;
+}
+
+/**
+ * What a run knows of secrets, asked in each activity (never passed through workflow history): how to redact the
+ * project's and the run's user's values from what it records, and the user's own credentials for the model.
+ */
+export interface RunSecrets {
+  redactorFor(projectId: string, userId: string): Promise<Redactor>;
+  /** The names of the project's secrets, which its commands get as environment variables. */
+  projectSecretNames(projectId: string): Promise<string[]>;
+  llmCredentials(userId: string, provider: ProviderName, context: string): Promise<ProviderCredentials>;
+}
+
 export interface EngineDeps {
   db: Db;
   toolbox: Toolbox;
   checkpoints: Pick<Checkpoints, 'checkpoint'>;
   ir: Pick<ProjectIrService, 'read'>;
   policies: Pick<ApprovalPolicies, 'forRun'>;
-  provider: (name: ProviderName) => LlmProvider;
+  provider: (name: ProviderName, credentials?: ProviderCredentials) => LlmProvider;
+  secrets?: RunSecrets;
   contextWindows?: Readonly<Record<string, number>>;
   limits?: Partial<RunLimits>;
   /** Webhook deliveries (a test's fetch); default global fetch. */
@@ -105,6 +124,11 @@ export class RunEngine {
     return run;
   }
 
+  /** Secret values (the project's, the run's user's) become [secret:NAME] in whatever the run records. */
+  private redactorOf(run: store.RunRow): Promise<Redactor> {
+    return this.deps.secrets ? this.deps.secrets.redactorFor(run.project_id, run.principal.userId) : Promise.resolve(Redactor.none);
+  }
+
   /** One model turn: the request built from the stored transcript, tokens streamed as events, the answer stored. */
   async turn(runId: string, step: number, hooks: ActivityHooks): Promise<TurnOutcome> {
     const { db } = this.deps;
@@ -121,11 +145,22 @@ export class RunEngine {
     }
     const prompt = loadPrompt('agent', run.prompt_version);
     const tools = this.deps.toolbox.definitions();
+    const secretNames = (await this.deps.secrets?.projectSecretNames(run.project_id)) ?? [];
     const system = [
       { text: prompt.text, stable: true },
-      { text: `The project now: ${await this.irSummary(run)}`, stable: false },
+      {
+        text:
+          `The project now: ${await this.irSummary(run)}` +
+          (secretNames.length > 0
+            ? `\nrun_command gets the project's secrets as environment variables: ${secretNames.join(', ')}. Their values are hidden from you ` +
+              '(output shows [secret:NAME]); refer to them as $NAME in commands and as process.env.NAME (or the stack\'s equivalent) in code, never write a value into a file.'
+            : ''),
+        stable: false,
+      },
     ];
-    const provider = this.deps.provider(run.provider as ProviderName);
+    const redactor = await this.redactorOf(run);
+    const credentials = await this.deps.secrets?.llmCredentials(run.principal.userId, run.provider as ProviderName, `run:${runId}`);
+    const provider = this.deps.provider(run.provider as ProviderName, credentials);
     const info = provider.modelInfo(run.model);
     const maxOutputTokens = Math.min(info.maxOutputTokens, MAX_OUTPUT_TOKENS);
     const budgetTokens = messageBudget({
@@ -135,7 +170,7 @@ export class RunEngine {
       tools,
     });
     const transcript = buildTranscript(await store.selectMessages(db, runId));
-    const deltas = new DeltaWriter(db, runId, step, hooks.attempt);
+    const deltas = new DeltaWriter(db, runId, step, hooks.attempt, redactor);
     const ask = (budget: number, keepRecentTurns?: number) =>
       provider.stream(
         {
@@ -168,13 +203,13 @@ export class RunEngine {
     } catch (err) {
       await deltas.close();
       if (err instanceof ProviderError && !err.retryable && err.kind !== 'aborted') {
-        throw new RunFailure(`The model could not answer (${err.kind}): ${err.message}`);
+        throw new RunFailure(redactor.redact(`The model could not answer (${err.kind}): ${err.message}`));
       }
       throw err;
     }
     await deltas.close();
 
-    const content = response.content.filter((block) => block.type !== 'tool_result');
+    const content = redactor.redactValue(response.content.filter((block) => block.type !== 'tool_result'));
     const added = await store.appendMessage(db, runId, { key: `assistant:${step}`, step, kind: 'assistant', data: content });
     if (added) await store.addUsage(db, runId, step, response.usage, response.costUsd);
     const text = textOf(content);
@@ -279,14 +314,15 @@ export class RunEngine {
       hooks.signal.removeEventListener('abort', onAbort);
     }
     if (hooks.signal.aborted) throw new Error('cancelled');
-    await this.recordResult(runId, step, call, result);
+    await this.recordResult(runId, step, call, (await this.redactorOf(run)).redactValue(result));
     return { isError: result.isError };
   }
 
   /** A call the workflow decided not to run (denied, failed for good, cancelled): the model is told why. */
   async resolveCall(runId: string, step: number, callId: string, content: string): Promise<void> {
     const call = await this.callOf(runId, step, callId);
-    await this.recordResult(runId, step, call, { content, isError: true, changedPaths: [] });
+    const redactor = await this.redactorOf(await this.run(runId));
+    await this.recordResult(runId, step, call, { content: redactor.redact(content), isError: true, changedPaths: [] });
   }
 
   private async callOf(runId: string, step: number, callId: string): Promise<ToolCall> {
@@ -366,9 +402,11 @@ export class RunEngine {
     const { db } = this.deps;
     const message = await store.selectInbox(db, runId, messageId);
     if (!message) return;
-    const added = await store.appendMessage(db, runId, { key: `user:${messageId}`, step, kind: 'user', data: { text: message.text } });
+    // A value pasted into a message is not kept either.
+    const text = (await this.redactorOf(await this.run(runId))).redact(message.text);
+    const added = await store.appendMessage(db, runId, { key: `user:${messageId}`, step, kind: 'user', data: { text } });
     if (added) await store.startSegment(db, runId, step);
-    await store.appendEvent(db, runId, 'message.user', { text: message.text, messageId }, { dedupeKey: `user:${messageId}` });
+    await store.appendEvent(db, runId, 'message.user', { text, messageId }, { dedupeKey: `user:${messageId}` });
   }
 
   async setStatus(
@@ -376,11 +414,12 @@ export class RunEngine {
     change: { status: RunStatus; reason?: string | null; pendingApproval?: PendingApproval | null; key: string },
   ): Promise<void> {
     const { db } = this.deps;
-    const reason = change.reason ?? null;
+    const redactor = change.reason || change.pendingApproval ? await this.redactorOf(await this.run(runId)) : Redactor.none;
+    const reason = change.reason ? redactor.redact(change.reason) : null;
     let pendingApproval = change.pendingApproval ?? null;
     if (pendingApproval) {
       const call = await this.callOf(runId, pendingApproval.step, pendingApproval.callId);
-      pendingApproval = { ...pendingApproval, name: call.name, input: capInput(call.input) };
+      pendingApproval = redactor.redactValue({ ...pendingApproval, name: call.name, input: capInput(call.input) });
     }
     await store.updateStatus(db, runId, { status: change.status, reason, pendingApproval });
     await store.appendEvent(
@@ -447,16 +486,21 @@ class DeltaWriter {
   private chain: Promise<void> = Promise.resolve();
   private providerAttempt = 1;
   private first = true;
+  /** A value split across deltas is held back until it is known (and redacted). */
+  private redacting: RedactingStream<string>;
 
   constructor(
     private readonly db: Db,
     private readonly runId: string,
     private readonly step: number,
     private readonly attempt: number,
-  ) {}
+    private readonly redactor: Redactor,
+  ) {
+    this.redacting = redactor.textStream();
+  }
 
   add(text: string): void {
-    this.pending += text;
+    this.pending += this.redacting.push(text);
     if (this.first) {
       this.first = false;
       this.flush();
@@ -467,6 +511,8 @@ class DeltaWriter {
 
   /** The provider retried: what was streamed for this step is void. */
   restart(providerAttempt: number): void {
+    this.pending += this.redacting.end();
+    this.redacting = this.redactor.textStream();
     this.flush();
     this.providerAttempt = providerAttempt;
     const key = `retry:${this.step}:${this.attempt}:${providerAttempt}`;
@@ -491,6 +537,7 @@ class DeltaWriter {
   }
 
   async close(): Promise<void> {
+    this.pending += this.redacting.end();
     this.flush();
     await this.chain;
   }

@@ -2,5 +2,5 @@
 export { RunsService, type RunOrchestrator, type StartRun } from './service.js';
 export { RunEventsHub } from './hub.js';
 export { runsRoutes, registerRunStreaming } from './routes.js';
-export { RunEngine, RunFailure, DEFAULT_RUN_LIMITS, type ActivityHooks, type EngineDeps, type RunLimits, type TurnOutcome } from './engine.js';
+export { RunEngine, RunFailure, DEFAULT_RUN_LIMITS, type ActivityHooks, type EngineDeps, type ProviderCredentials, type RunSecrets, type RunLimits, type TurnOutcome } from './engine.js';
 export type { PendingApproval, Run, RunEvent, RunStatus } from './types.js';

@@ -111,7 +111,7 @@ export function commandTools(deps: ResolvedDeps): ToolSpec[] {
             const timeoutMs = background ? deps.maxCommandTimeoutMs : timeoutSeconds * 1000;
             const beat = setInterval(() => ctx.heartbeat(), WAIT_SLICE_MS);
             try {
-              info = await deps.processes.start(ctx.principal, ctx.projectId, { command, timeoutMs });
+              info = await deps.processes.start(ctx.principal, ctx.projectId, { command, timeoutMs }, `run:${ctx.runId}`);
             } finally {
               clearInterval(beat);
             }

@@ -12,7 +12,8 @@ import type { ContainersService } from '../../containers/index.js';
 export interface ProcessRunner {
   /** False: a command cannot outlive its call (it is stopped at its timeout); background commands are refused. */
   readonly managed: boolean;
-  start(principal: Principal, projectId: string, request: StartProcessRequest & { timeoutMs: number }): Promise<ProcessInfo>;
+  /** `context` says who used the project's secrets (the audit log): `run:<id>`. */
+  start(principal: Principal, projectId: string, request: StartProcessRequest & { timeoutMs: number }, context?: string): Promise<ProcessInfo>;
   /** The process once it exited, or as it is when `timeoutMs` passed. */
   wait(principal: Principal, projectId: string, id: string, options: { timeoutMs: number }): Promise<ProcessInfo>;
   get(principal: Principal, projectId: string, id: string): Promise<ProcessInfo>;
@@ -22,7 +23,7 @@ export interface ProcessRunner {
 
 /** The containers service's managed processes (a command in the background, its output kept, ports found). */
 export interface ManagedProcesses {
-  startProcess(principal: Principal, projectId: string, request: StartProcessRequest): Promise<ProcessInfo>;
+  startProcess(principal: Principal, projectId: string, request: StartProcessRequest, options?: { context?: string }): Promise<ProcessInfo>;
   getProcess(principal: Principal, projectId: string, id: string): Promise<ProcessInfo>;
   processOutput(principal: Principal, projectId: string, id: string, options: { after?: number; limit?: number }): Promise<ProcessOutput>;
   waitProcess(principal: Principal, projectId: string, id: string, options: { timeoutMs: number }): Promise<ProcessInfo>;
@@ -44,8 +45,13 @@ export function hasManagedProcesses(containers: object): containers is ManagedPr
 export function managedProcessRunner(processes: ManagedProcesses): ProcessRunner {
   return {
     managed: true,
-    start: (principal, projectId, { command, cwd, env }) =>
-      processes.startProcess(principal, projectId, { command, ...(cwd === undefined ? {} : { cwd }), ...(env === undefined ? {} : { env }) }),
+    start: (principal, projectId, { command, cwd, env }, context) =>
+      processes.startProcess(
+        principal,
+        projectId,
+        { command, ...(cwd === undefined ? {} : { cwd }), ...(env === undefined ? {} : { env }) },
+        context === undefined ? {} : { context },
+      ),
     wait: (principal, projectId, id, options) => processes.waitProcess(principal, projectId, id, options),
     get: (principal, projectId, id) => processes.getProcess(principal, projectId, id),
     output: (principal, projectId, id, options) => processes.processOutput(principal, projectId, id, options),
