@@ -69,6 +69,8 @@ export interface Config {
     openai: { apiKey: string | undefined; baseUrl: string | undefined };
     /** Context windows in tokens by model name (LLM_CONTEXT_WINDOWS), for models the price list does not know. */
     contextWindows: Record<string, number>;
+    /** LLM_USER_BASE_URL_PRIVATE=allow: a person's own base URL may point at loopback or a private network. */
+    userBaseUrlPrivate: boolean;
   };
   /**
    * Envelope encryption of secrets (services/secrets): the master key that wraps new data keys, and earlier
@@ -225,6 +227,7 @@ function llmSettings(env: Env): Config['llm'] {
     anthropic: { apiKey: env.ANTHROPIC_API_KEY || undefined, baseUrl: url('ANTHROPIC_BASE_URL') },
     openai: { apiKey: env.OPENAI_API_KEY || undefined, baseUrl: url('OPENAI_BASE_URL') },
     contextWindows: contextWindows(env.LLM_CONTEXT_WINDOWS),
+    userBaseUrlPrivate: env.LLM_USER_BASE_URL_PRIVATE === 'allow',
   };
 }
 

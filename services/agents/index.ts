@@ -40,3 +40,4 @@ export {
   type TurnOutcome,
 } from './runs/index.js';
 export { createProvider, PROVIDER_NAMES, type LlmProvider, type ProviderName } from './providers/index.js';
+export { checkUserBaseUrl } from './providers/base-url-guard.js';

@@ -22,12 +22,14 @@ import { WorkerPool } from '../../lib/worker-pool.js';
 import {
   ApprovalPolicies,
   Checkpoints,
+  checkUserBaseUrl,
   createProvider,
   createToolbox,
   policyRoutes,
   registerRunStreaming,
   RunEngine,
   RunEventsHub,
+  RunFailure,
   RunsService,
   runsRoutes,
   type LlmProvider,
@@ -267,7 +269,13 @@ export function createRunEngine(
         const prefix = name === 'anthropic' ? 'ANTHROPIC' : 'OPENAI';
         const names = LLM_SECRET_NAMES.filter((secret) => secret.startsWith(`${prefix}_`));
         const values = await services.secrets.userValues(userId, names, context);
-        return { apiKey: values[`${prefix}_API_KEY`], baseUrl: values[`${prefix}_BASE_URL`] };
+        const baseUrl = values[`${prefix}_BASE_URL`];
+        if (baseUrl !== undefined && !config.llm.userBaseUrlPrivate) {
+          await checkUserBaseUrl(baseUrl, `${prefix}_BASE_URL`).catch((err: Error) => {
+            throw new RunFailure(err.message);
+          });
+        }
+        return { apiKey: values[`${prefix}_API_KEY`], baseUrl };
       },
     },
     contextWindows: config.llm.contextWindows,

@@ -188,9 +188,11 @@ export class RealtimeService {
      */
     const start = async (projectId: string, subscription: Subscription, after: number | undefined, history: number) => {
       let waiting: BusEvent[] | null = [];
+      // The highest seq the replay held: an event logged before the read but published after it arrives live too.
+      let replayed = Infinity;
       const stop = await this.deps.bus.subscribe(projectId, (event) => {
         if (waiting) waiting.push(event);
-        else deliver(subscription, event);
+        else if (event.seq === undefined || event.seq > replayed) deliver(subscription, event);
       });
       // Unsubscribed, or the socket closed, while the bus was subscribing.
       if (subscription.ended) return stop();
@@ -214,7 +216,7 @@ export class RealtimeService {
         waiting = null;
         throw err;
       }
-      const replayed = replay.at(-1)?.seq ?? 0;
+      replayed = replay.at(-1)?.seq ?? 0;
       const live = waiting.filter((event) => event.seq === undefined || event.seq > replayed);
       waiting = null;
       inOrder(() => {

@@ -76,4 +76,22 @@ describe('secrets in an agent run', () => {
     const audit = await api.get(`/api/v1/projects/${projectId}/secrets/audit`, { token: owner.accessToken });
     expect(audit.body.items).toContainEqual(expect.objectContaining({ secretName: 'S', action: 'used', context: `run:${started.id}` }));
   });
+
+  it("refuses a person's own base URL that points at this deployment's network, with the reason", async () => {
+    const { api, owner } = suite;
+    // Where the fake model listens (127.0.0.1): a person could aim the worker at any local service this way.
+    const base = await api.post('/api/v1/me/secrets', {
+      token: owner.accessToken,
+      body: { name: 'ANTHROPIC_BASE_URL', value: 'http://127.0.0.1:5432/' },
+    });
+    expect(base.status, base.text).toBe(201);
+    try {
+      const started = await suite.startRun({ message: 'Anything' });
+      const run = await suite.waitFor(started.id, ['completed', 'failed', 'needs_input']);
+      expect(run.status).toBe('failed');
+      expect(run.reason).toContain('ANTHROPIC_BASE_URL points at a private or loopback address (127.0.0.1');
+    } finally {
+      await api.delete('/api/v1/me/secrets/ANTHROPIC_BASE_URL', { token: owner.accessToken });
+    }
+  });
 });

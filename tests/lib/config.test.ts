@@ -32,6 +32,7 @@ describe('configuration', () => {
       anthropic: { apiKey: undefined, baseUrl: undefined },
       openai: { apiKey: undefined, baseUrl: undefined },
       contextWindows: {},
+      userBaseUrlPrivate: false,
     });
     const llm = loadConfig({
       ...base,
@@ -41,6 +42,7 @@ describe('configuration', () => {
       OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
       ANTHROPIC_API_KEY: 'sk-ant',
       LLM_CONTEXT_WINDOWS: 'qwen3-coder=262144, llama-3.3-70b=131072',
+      LLM_USER_BASE_URL_PRIVATE: 'allow',
     }).llm;
     expect(llm).toEqual({
       provider: 'openai',
@@ -48,6 +50,7 @@ describe('configuration', () => {
       anthropic: { apiKey: 'sk-ant', baseUrl: undefined },
       openai: { apiKey: 'sk-local', baseUrl: 'http://127.0.0.1:11434/v1' },
       contextWindows: { 'qwen3-coder': 262144, 'llama-3.3-70b': 131072 },
+      userBaseUrlPrivate: true,
     });
   });
 
