@@ -271,9 +271,12 @@ export function editorArea(projectId: string, options: { canWrite: boolean; noti
   /** Puts `text` into a tab's model as the server's state, keeping the cursor and undo history. */
   const adopt = (tab: FileTab, text: string, version: string) => {
     if (tab.model.getValue() !== text) {
-      const view = editor?.getModel() === tab.model ? editor.saveViewState() : null;
+      const shown = editor?.getModel() === tab.model ? editor : null;
+      const view = shown?.saveViewState() ?? null;
       tab.model.pushEditOperations([], [{ range: tab.model.getFullModelRange(), text }], () => null);
-      if (view) editor?.restoreViewState(view);
+      if (view) shown?.restoreViewState(view);
+      // On screen now rather than at the next animation frame: a change made elsewhere shows without delay.
+      shown?.render();
     }
     tab.version = version;
     tab.savedAltId = tab.model.getAlternativeVersionId();
