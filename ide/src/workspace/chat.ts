@@ -357,16 +357,20 @@ export function chatPanel(projectId: string, options: ChatOptions): ChatPanel {
       shownGeneration++;
       return emptyState();
     }
-    replace(transcript);
+    replace(transcript, h('p', { class: 'muted small chat-loading', testid: 'chat-loading' }, 'Loading the conversation…'));
     // The run object is replaced as updates arrive: whether this run is still the one shown goes by a counter.
     const generation = ++shownGeneration;
     const stale = () => generation !== shownGeneration || disposed;
     try {
       const { events } = await runsApi.events(projectId, run.id, 0);
       if (stale()) return;
+      replace(transcript);
       for (const event of events) apply(event);
     } catch (err) {
-      if (!stale()) note(`Could not load this conversation: ${errorMessage(err)}`, 'error');
+      if (!stale()) {
+        replace(transcript);
+        note(`Could not load this conversation: ${errorMessage(err)}`, 'error');
+      }
     }
     if (stale()) return;
     renderHeader();
