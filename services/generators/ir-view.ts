@@ -33,7 +33,7 @@ export interface CommandView {
   idParam?: string;
   /** Parameters copied onto the entity (same name as a root property, not the identifier). */
   assigns: string[];
-  /** Only the first is emitted by the generated handler; the IR does not say when the others apply. */
+  /** All are emitted, in this order, each time the command succeeds (the IR does not say when one applies). */
   emits: EventView[];
 }
 
@@ -132,6 +132,16 @@ function refersToAggregate(param: Field, agg: Aggregate, identifier: string, idD
   return prefix !== undefined && agg.name.endsWith(upperFirst(prefix));
 }
 
+/**
+ * A parameter copied onto a root property of the same type carries that property's validation rules too (its
+ * own win where both say something): the command refuses what the entity may not hold, naming the parameter.
+ */
+function withEntityRules(param: Field, root: Field[]): Field {
+  const target = root.find((f) => f.name === param.name && sameDesc(f.desc, param.desc));
+  if (!target?.validation) return param;
+  return { ...param, validation: { ...target.validation, ...param.validation } };
+}
+
 function resultAggregate(query: Query): { name: string; many: boolean } | undefined {
   if (!query.result) return undefined;
   const list = /^List<(.+)>$/.exec(query.result.trim());
@@ -163,7 +173,7 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
     .sort(byName)
     .map((cmd: Command): CommandView => {
       deps.add(`${ctx.name}/${cmd.name}`);
-      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps) };
+      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps).map((f) => withEntityRules(f, fields)) };
       const idParam = input.fields.find((f) => refersToAggregate(f, agg, identifier, idDesc))?.name;
       const inputNames = new Set(input.fields.map((f) => f.name));
       const emits = cmd.emits.map((name): EventView => {
