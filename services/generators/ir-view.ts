@@ -124,7 +124,10 @@ const sameDesc = (a: Desc, b: Desc): boolean => JSON.stringify(a) === JSON.strin
 const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
-/** A parameter names the aggregate instance when its type is the identifier's and its name says so. */
+/**
+ * A parameter names the aggregate instance when its type is the identifier's and its name says so; the IR checker
+ * applies the same rule to the declared types (services/ir/command-checks.ts `namesInstance`).
+ */
 function refersToAggregate(param: Field, agg: Aggregate, identifier: string, idDesc: Desc): boolean {
   if (!sameDesc(param.desc, idDesc)) return false;
   if (param.name === identifier || param.name === `${lowerFirst(agg.name)}Id`) return true;
