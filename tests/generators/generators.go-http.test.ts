@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { createDockerClient, type Docker } from '../../services/containers/index.js';
 import { goHttpGenerator } from '../../services/generators/index.js';
+import { readModel, type Model } from '../../services/ir/index.js';
+import { loadFixture } from '../helpers/ir-fixtures.js';
 import { removeThrowaways, runInImage } from '../helpers/containers.js';
 import { fixtureModel, writeTemp } from './helpers.js';
 
@@ -42,8 +44,10 @@ describe('go-http generator', () => {
     expect(leave.find((f) => f.path === 'go.mod')?.content).toBe('module leave-desk\n\ngo 1.19\n');
   });
 
-  it.each(['hr-leave', 'ecommerce', 'library'])('the %s service is gofmt-clean, vets and passes go test in the go sandbox', async (name) => {
-    const files = goHttpGenerator.generate(fixtureModel(name), {});
+  it.each(['hr-leave', 'ecommerce', 'library', 'library with a BorrowBook without parameters'])('the %s service is gofmt-clean, vets and passes go test in the go sandbox', async (name) => {
+    const files = goHttpGenerator.generate(name.startsWith('library with') ? emptyBorrowModel() : fixtureModel(name), {});
+    // Its generated test expects the create without memberId, isbn and dueOn to be refused with 400.
+    if (name.startsWith('library with')) expect(files.find((f) => f.path === 'loan_model_test.go')?.content).toContain('func TestLoanBorrowBookRefused(');
     // Beside the generated tests, ours: impossible dates, IR rules on commands, every event, refused creates, endpoints.
     if (name === 'library') files.push({ path: 'library_extra_test.go', content: LIBRARY_TEST_GO, dependsOn: [] });
     const dir = writeTemp(files, `go-${name}`);
@@ -68,6 +72,18 @@ describe('go-http generator', () => {
     expect(result.stdout + result.stderr).not.toMatch(/requires go/);
   }, 180_000);
 });
+
+/** The library model with BorrowBook stripped of its parameters: valid, with a COMMAND_MISSING_FIELDS warning. */
+function emptyBorrowModel(): Model {
+  const files = loadFixture('library');
+  files['ir/contexts/lending.yaml'] = files['ir/contexts/lending.yaml']!.replace(
+    /    - name: BorrowBook\n      aggregate: Loan\n      parameters:\n(        - .*\n)+      emits: .*\n/,
+    '    - { name: BorrowBook, aggregate: Loan }\n',
+  );
+  const reading = readModel(files);
+  expect(reading.diagnostics.map((d) => d.code)).toEqual(['COMMAND_MISSING_FIELDS']);
+  return reading.model;
+}
 
 const LIBRARY_TEST_GO = `package app
 
