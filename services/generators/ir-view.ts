@@ -33,7 +33,7 @@ export interface CommandView {
   idParam?: string;
   /** Parameters copied onto the entity (same name as a root property, not the identifier). */
   assigns: string[];
-  /** Only the first is emitted by the generated handler; the IR does not say when the others apply. */
+  /** All are emitted, in this order, each time the command succeeds (the IR does not say when one applies). */
   emits: EventView[];
 }
 
@@ -124,12 +124,25 @@ const sameDesc = (a: Desc, b: Desc): boolean => JSON.stringify(a) === JSON.strin
 const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
-/** A parameter names the aggregate instance when its type is the identifier's and its name says so. */
+/**
+ * A parameter names the aggregate instance when its type is the identifier's and its name says so; the IR checker
+ * applies the same rule to the declared types (services/ir/command-checks.ts `namesInstance`).
+ */
 function refersToAggregate(param: Field, agg: Aggregate, identifier: string, idDesc: Desc): boolean {
   if (!sameDesc(param.desc, idDesc)) return false;
   if (param.name === identifier || param.name === `${lowerFirst(agg.name)}Id`) return true;
   const prefix = /^(.+)Id$/.exec(param.name)?.[1];
   return prefix !== undefined && agg.name.endsWith(upperFirst(prefix));
+}
+
+/**
+ * A parameter copied onto a root property of the same type carries that property's validation rules too (its
+ * own win where both say something): the command refuses what the entity may not hold, naming the parameter.
+ */
+function withEntityRules(param: Field, root: Field[]): Field {
+  const target = root.find((f) => f.name === param.name && sameDesc(f.desc, param.desc));
+  if (!target?.validation) return param;
+  return { ...param, validation: { ...target.validation, ...param.validation } };
 }
 
 function resultAggregate(query: Query): { name: string; many: boolean } | undefined {
@@ -163,7 +176,7 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
     .sort(byName)
     .map((cmd: Command): CommandView => {
       deps.add(`${ctx.name}/${cmd.name}`);
-      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps) };
+      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps).map((f) => withEntityRules(f, fields)) };
       const idParam = input.fields.find((f) => refersToAggregate(f, agg, identifier, idDesc))?.name;
       const inputNames = new Set(input.fields.map((f) => f.name));
       const emits = cmd.emits.map((name): EventView => {

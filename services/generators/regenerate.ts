@@ -12,6 +12,11 @@ export interface GenerationRecord {
   version: string;
   /** path -> sha256 (hex) of the content the generator last wrote or accepted there. */
   files: Record<string, string>;
+  /**
+   * path -> sha256 of what the generator last produced for it, where that differs from `files` (a conflict
+   * kept the person's file). Output equal to this is not new, so it is no conflict. Absent in older records.
+   */
+  produced?: Record<string, string>;
 }
 
 export interface Conflict {
@@ -27,6 +32,8 @@ export interface WritePlan {
   conflicts: Conflict[];
   /** Generated paths whose workspace content already equals the new content. */
   unchanged: string[];
+  /** Edited generated paths left as they are because the generated output did not change since the last run. */
+  kept: string[];
   /** Paths the previous generation wrote that this one no longer produces; left in place for the caller to decide. */
   orphaned: string[];
   record: GenerationRecord;
@@ -59,16 +66,27 @@ export function parseRecord(text: string, path: string, generator: string): { re
     return ignored('is not a generation record');
   }
   if (record.generator !== generator) return ignored(`is the record of another generator (${String(record.generator)})`);
-  const files = record.files;
-  if (typeof files !== 'object' || files === null || Array.isArray(files)) return ignored('has no `files` map');
-  const hashes = new Map<string, string>();
-  for (const [file, hash] of Object.entries(files)) {
-    if (file.length > MAX_RECORD_FIELD || typeof hash !== 'string' || !SHA256_HEX.test(hash)) {
-      return ignored('holds an entry that is not a path and a SHA-256');
+  const hashMap = (value: unknown): Record<string, string> | string => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a map';
+    const hashes = new Map<string, string>();
+    for (const [file, hash] of Object.entries(value)) {
+      if (file.length > MAX_RECORD_FIELD || typeof hash !== 'string' || !SHA256_HEX.test(hash)) {
+        return 'holds an entry that is not a path and a SHA-256';
+      }
+      hashes.set(file, hash);
     }
-    hashes.set(file, hash);
+    return Object.fromEntries(hashes);
+  };
+  if (typeof record.files !== 'object' || record.files === null || Array.isArray(record.files)) return ignored('has no `files` map');
+  const files = hashMap(record.files);
+  if (typeof files === 'string') return ignored(files);
+  const parsed: GenerationRecord = { generator, version: record.version as string, files };
+  if (record.produced !== undefined) {
+    const produced = hashMap(record.produced);
+    if (typeof produced === 'string') return ignored(`\`produced\` ${produced}`);
+    parsed.produced = produced;
   }
-  return { record: { generator, version: record.version as string, files: Object.fromEntries(hashes) } };
+  return { record: parsed };
 }
 
 export const hashContent = (content: string): string => createHash('sha256').update(content, 'utf8').digest('hex');
@@ -88,12 +106,15 @@ export function planWrite(
   const writes: WritePlan['writes'] = [];
   const conflicts: Conflict[] = [];
   const unchanged: string[] = [];
+  const kept: string[] = [];
   const files: Record<string, string> = {};
+  const produced: Record<string, string> = {};
   const sorted = [...generated].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) {
     const now = current.get(file.path);
     const recorded = previous && Object.hasOwn(previous.files, file.path) ? previous.files[file.path] : undefined;
     const fresh = hashContent(file.content);
+    const lastProduced = previous ? (previous.produced && Object.hasOwn(previous.produced, file.path) ? previous.produced[file.path] : recorded) : undefined;
     if (now === undefined) {
       writes.push({ path: file.path, content: file.content });
       files[file.path] = fresh;
@@ -103,18 +124,27 @@ export function planWrite(
     } else if (recorded !== undefined && recorded === hashContent(now)) {
       writes.push({ path: file.path, content: file.content });
       files[file.path] = fresh;
+    } else if (lastProduced === fresh) {
+      // Edited (or never ours), but the generator says nothing new: no conflict, the file stays as it is.
+      kept.push(file.path);
+      files[file.path] = recorded ?? fresh;
+      if (files[file.path] !== fresh) produced[file.path] = fresh;
     } else {
       // Keep what we last wrote as the record: if the person reverts their edit, the next run updates the file.
+      // What was produced is remembered apart, so that the next run with the same output is no conflict.
       const besidePath = `${file.path}${BESIDE_SUFFIX}`;
       conflicts.push({ path: file.path, besidePath, reason: recorded === undefined ? 'not-generated' : 'edited' });
       writes.push({ path: besidePath, content: file.content });
       files[file.path] = recorded ?? fresh;
+      if (files[file.path] !== fresh) produced[file.path] = fresh;
     }
   }
-  const produced = new Set(sorted.map((f) => f.path));
-  const orphaned = Object.keys(previous?.files ?? {}).filter((p) => !produced.has(p)).sort();
+  const paths = new Set(sorted.map((f) => f.path));
+  const orphaned = Object.keys(previous?.files ?? {}).filter((p) => !paths.has(p)).sort();
   writes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { writes, conflicts, unchanged, orphaned, record: { generator: generator.name, version: generator.version, files } };
+  const record: GenerationRecord = { generator: generator.name, version: generator.version, files };
+  if (Object.keys(produced).length > 0) record.produced = produced;
+  return { writes, conflicts, unchanged, kept, orphaned, record };
 }
 
 /**

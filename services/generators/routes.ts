@@ -28,12 +28,13 @@ export async function generatorsRoutes(
         response: {
           200: {
             type: 'object',
-            required: ['generator', 'version', 'written', 'unchanged', 'conflicts', 'orphaned', 'warnings', 'durationMs'],
+            required: ['generator', 'version', 'written', 'unchanged', 'kept', 'conflicts', 'orphaned', 'warnings', 'durationMs'],
             properties: {
               generator: { type: 'string' },
               version: { type: 'string' },
               written: { type: 'array', items: { type: 'string' } },
               unchanged: { type: 'integer' },
+              kept: { type: 'array', items: { type: 'string' }, description: 'Hand-edited generated files left alone: their generated output did not change' },
               conflicts: {
                 type: 'array',
                 items: {

@@ -16,32 +16,54 @@ export function columnKind(desc: Desc): ColumnKind {
   return desc.type === 'string' ? 'text' : desc.type;
 }
 
-/** A required field's value on a freshly created aggregate, before the command's input is applied. */
-function zero(field: Field): unknown {
+/**
+ * A required field's value on a freshly created aggregate when no parameter gives one, or undefined when no
+ * value would mean anything (an identifier, a text, a date): then the create is refused with 400 rather than
+ * storing a zero id, an empty string or 1970. Numbers, flags, enums (their first value) and lists start empty
+ * when their rules allow it. The IR checker warns about such commands by the same rule (services/ir/command-checks.ts).
+ */
+export function zero(field: Field): unknown {
   const d = field.desc;
+  const r = field.validation;
   switch (d.kind) {
     case 'scalar':
-      if (d.type === 'int' || d.type === 'decimal') return Math.max(0, field.validation?.min ?? 0);
+      if (d.type === 'int' || d.type === 'decimal') return (r?.min ?? 0) <= 0 && (r?.max ?? 0) >= 0 ? 0 : undefined;
       if (d.type === 'bool') return false;
-      if (d.type === 'date') return '1970-01-01';
-      if (d.type === 'uuid') return '00000000-0000-0000-0000-000000000000';
-      return '';
+      return undefined;
     case 'enum':
-      return d.values[0] ?? '';
+      return d.values[0];
     case 'list':
-      return [];
-    case 'object':
-      return Object.fromEntries(d.fields.filter((f) => f.required).map((f) => [f.name, zero(f)]));
+      return (r?.min_length ?? 0) === 0 ? [] : undefined;
+    case 'object': {
+      const entries = d.fields.filter((f) => f.required).map((f) => [f.name, zero(f)] as const);
+      return entries.every(([, v]) => v !== undefined) ? Object.fromEntries(entries) : undefined;
+    }
     case 'any':
-      return null;
+      return undefined;
   }
+}
+
+const isNow = (f: Field): boolean => f.desc.kind === 'scalar' && f.desc.type === 'datetime';
+
+/** The required root fields a creating command leaves without a value: non-empty means it is refused (400). */
+export function missingOnCreate(a: AggregateView, c: AggregateView['commands'][number]): string[] {
+  if (c.idParam) return [];
+  const given = new Set(c.assigns);
+  return a.entity.fields
+    .filter((f) => f.required && f.name !== a.identifier && !isNow(f) && !given.has(f.name) && zero(f) === undefined)
+    .map((f) => f.name);
 }
 
 /** The aggregate as data a generated engine runs (shared by the built-ins). */
 export function aggregateData(a: AggregateView): Record<string, unknown> {
   const required = a.entity.fields.filter((f) => f.required && f.name !== a.identifier);
-  const nowFields = required.filter((f) => f.desc.kind === 'scalar' && f.desc.type === 'datetime').map((f) => f.name);
-  const defaults = Object.fromEntries(required.filter((f) => !nowFields.includes(f.name)).map((f) => [f.name, zero(f)]));
+  const nowFields = required.filter(isNow).map((f) => f.name);
+  const defaults = Object.fromEntries(
+    required.filter((f) => !isNow(f)).flatMap((f) => {
+      const value = zero(f);
+      return value === undefined ? [] : [[f.name, value]];
+    }),
+  );
   const aggregate = {
     context: a.context,
     name: a.name,
@@ -74,6 +96,15 @@ export const queryString = (params: Record<string, unknown>): string => {
   return text ? `?${text}` : '';
 };
 
+/** How an identifier appears in a get-by-id URL: a scalar as is, a one-field value object by that field, else JSON. */
+export function idSegment(id: unknown): string {
+  if (id !== null && typeof id === 'object' && !Array.isArray(id)) {
+    const values = Object.values(id);
+    return encodeURIComponent(values.length === 1 && typeof values[0] !== 'object' ? String(values[0]) : JSON.stringify(id));
+  }
+  return encodeURIComponent(String(id));
+}
+
 /** The samples a generated test uses: the stored entity, a valid input per command, the URL per query. */
 export function testSamples(a: AggregateView) {
   const entity = sampleValue(a.entity, undefined, 1) as Record<string, unknown>;
@@ -82,13 +113,13 @@ export function testSamples(a: AggregateView) {
     if (c.idParam) input[c.idParam] = entity[a.identifier];
     const bad = c.input.fields.find((f) => f.required);
     const badBody = bad ? JSON.stringify({ ...input, [bad.name]: wrongValue(bad.desc) }) : '{not json';
-    return { command: c, url: `${routeOf(a)}/commands/${c.name}`, input, badBody };
+    return { command: c, url: `${routeOf(a)}/commands/${c.name}`, input, badBody, missing: missingOnCreate(a, c) };
   });
   const queries = a.queries.map((q) => {
     const params = sampleValue(q.input, undefined, 1) as Record<string, unknown>;
     for (const f of q.filters) params[f.param] = propertyOf(entity, a, f.property);
     return { query: q, url: `${routeOf(a)}/queries/${q.name}${queryString(params)}` };
   });
-  return { entity, commands, queries };
+  return { entity, commands, queries, idSegment: idSegment(entity[a.identifier]) };
 }
 

@@ -23,6 +23,8 @@ export interface GenerationReport {
   version: string;
   written: string[];
   unchanged: number;
+  /** Hand-edited generated files left alone because their generated output did not change (no conflict). */
+  kept: string[];
   conflicts: Conflict[];
   orphaned: string[];
   /** What the person should know, e.g. that a broken generation record was ignored. */
@@ -73,6 +75,7 @@ export class GenerateService {
       version: generation.generator.version,
       written: plan.writes.map((write) => write.path),
       unchanged: plan.unchanged.length,
+      kept: plan.kept,
       conflicts: plan.conflicts,
       orphaned: plan.orphaned,
       warnings: [...warnings, ...planWarnings],

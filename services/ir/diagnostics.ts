@@ -20,6 +20,9 @@ export const DIAGNOSTIC_CODES = [
   'MISSING_IDENTIFIER',
   'INVALID_VALIDATION_RULE',
   'LIMIT_EXCEEDED',
+  'COMMAND_MISSING_FIELDS',
+  'COMMAND_TARGET_UNCLEAR',
+  'QUERY_NOT_SERVED',
 ] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
@@ -107,17 +110,21 @@ export class Suggester {
 
   constructor(private budget = DEFAULT_BUDGET) {}
 
-  /** The closest candidate, if close enough to be a likely typo (case differences and prefixes count as near). */
-  closest(name: string, candidates: readonly string[]): string | undefined {
+  /**
+   * The closest candidate, if close enough to be a likely typo (case differences and, unless `prefixes` is false,
+   * prefixes count as near: `OrderId` for `OrderIdentifier`, but not the aggregate `Order` for a type `OrderLine`).
+   */
+  closest(name: string, candidates: readonly string[], prefixes = true): string | undefined {
     if (name.length > MAX_SUGGESTED_NAME) return undefined;
     let index = this.indexes.get(candidates);
     if (!index) {
       index = { names: candidates, lower: candidates.map((c) => c.toLowerCase()), answers: new Map() };
       this.indexes.set(candidates, index);
     }
-    if (index.answers.has(name)) return index.answers.get(name);
-    const answer = this.search(name, index);
-    if (answer !== null) index.answers.set(name, answer);
+    const key = prefixes ? name : `\0${name}`;
+    if (index.answers.has(key)) return index.answers.get(key);
+    const answer = this.search(name, index, prefixes);
+    if (answer !== null) index.answers.set(key, answer);
     return answer ?? undefined;
   }
 
@@ -127,7 +134,7 @@ export class Suggester {
   }
 
   /** Null when the budget ran out before every candidate was seen. */
-  private search(name: string, { names, lower }: Candidates): string | undefined | null {
+  private search(name: string, { names, lower }: Candidates, prefixes: boolean): string | undefined | null {
     const tolerance = Math.max(2, Math.floor(name.length / 3));
     const a = name.toLowerCase();
     let best: string | undefined;
@@ -140,7 +147,7 @@ export class Suggester {
       this.budget -= a.length + b.length + (Math.abs(a.length - b.length) <= limit ? a.length * (2 * limit + 1) : 0);
       if (this.budget < 0) return null;
       // A renamed type often keeps its old name as a prefix (`OrderId` -> `OrderIdentifier`).
-      const prefix = Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a));
+      const prefix = prefixes && Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a));
       const distance = a === b ? 0.5 : prefix ? 1.5 : limit < 1 ? Infinity : boundedDistance(name, candidate, limit);
       if (distance < bestDistance && distance <= tolerance) [best, bestDistance] = [candidate, distance];
     }
@@ -155,16 +162,29 @@ function words(name: string): string[] {
     .filter(Boolean);
 }
 
-/** `order-item` -> `OrderItem`; `9Order` -> `Order`. Undefined when nothing sensible is left. */
+const ORDINALS: Readonly<Record<string, string>> = {
+  '1st': 'First', '2nd': 'Second', '3rd': 'Third', '4th': 'Fourth', '5th': 'Fifth',
+  '6th': 'Sixth', '7th': 'Seventh', '8th': 'Eighth', '9th': 'Ninth', '10th': 'Tenth',
+};
+
+/**
+ * `order-item` -> `OrderItem`; `9Order` -> `Order`; `1stReminder` -> `FirstReminder`. A leading word of digits
+ * alone is dropped, but a word is never cut: when one starts with digits and is no ordinal we can spell, there is
+ * no suggestion (undefined) rather than a mangled name such as `stReminder`.
+ */
 export function toPascalCase(name: string): string | undefined {
-  const result = words(name)
-    .map((word) => word[0]!.toUpperCase() + word.slice(1))
-    .join('')
-    .replace(/^[0-9]+/, '');
-  return result === '' ? undefined : result;
+  const parts = words(name);
+  while (parts.length > 0 && /^[0-9]+$/.test(parts[0]!)) parts.shift();
+  if (parts.length === 0) return undefined;
+  if (/^[0-9]/.test(parts[0]!)) {
+    const spelled = ORDINALS[parts[0]!.toLowerCase()];
+    if (spelled === undefined) return undefined;
+    parts[0] = spelled;
+  }
+  return parts.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
 }
 
-/** `Order-Total` -> `orderTotal`; `9count` -> `count`. */
+/** `Order-Total` -> `orderTotal`; `9count` -> `count`; `1stName` -> `firstName`. */
 export function toCamelCase(name: string): string | undefined {
   const pascal = toPascalCase(name);
   return pascal === undefined ? undefined : pascal[0]!.toLowerCase() + pascal.slice(1);

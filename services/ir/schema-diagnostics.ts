@@ -55,16 +55,19 @@ const PATTERN_RULES: Record<string, PatternRule> = {
   [ENUM_VALUE_PATTERN]: {
     code: 'INVALID_IDENTIFIER',
     explain: 'enum values start with a letter, then letters, digits or `_`',
-    fix: (value) => value.replace(/^[^A-Za-z]+/, '').replace(/[^A-Za-z0-9_]+/g, '_') || undefined,
+    // `1st_CLASS` has no mechanical fix: cutting the digits off would leave `st_CLASS`.
+    fix: (value) => (/^[^A-Za-z]*[0-9][A-Za-z]/.test(value) ? undefined : value.replace(/^[^A-Za-z]+/, '').replace(/[^A-Za-z0-9_]+/g, '_') || undefined),
   },
   [NAMESPACE_PATTERN]: {
     code: 'INVALID_IDENTIFIER',
     explain: 'a namespace is lowercase words separated by dots, e.g. `acme.order`',
     fix: (value) =>
-      value
-        .toLowerCase()
-        .replace(/[^a-z0-9_.]+/g, '_')
-        .replace(/(^|\.)[0-9_]+/g, '$1') || undefined,
+      /(^|\.)[0-9_]*[0-9][a-zA-Z]/.test(value)
+        ? undefined
+        : value
+            .toLowerCase()
+            .replace(/[^a-z0-9_.]+/g, '_')
+            .replace(/(^|\.)[0-9_]+/g, '$1') || undefined,
   },
   [TYPE_EXPRESSION_PATTERN]: {
     code: 'INVALID_TYPE_EXPRESSION',
@@ -123,12 +126,14 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
       const rule = PATTERN_RULES[String(error.params['pattern'])];
       if (!rule) break;
       const fixed = rule.fix(value);
+      // A suggestion is only ever a name the rule accepts, never a half-repaired one.
+      const valid = fixed !== undefined && fixed !== value && new RegExp(String(error.params['pattern']), 'u').test(fixed);
       return {
         ...base,
         code: rule.code,
         ...here(pointer),
         message: `\`${value}\` is not valid here: ${rule.explain}`,
-        ...(fixed !== undefined && fixed !== value
+        ...(valid
           ? { suggestion: { message: `did you mean \`${fixed}\`?`, replacement: fixed } }
           : {}),
       };

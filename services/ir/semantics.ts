@@ -1,7 +1,7 @@
 /**
  * Checks the schema cannot express: names that are unique, references that resolve (types, aggregates,
- * events, relationship ends), entities that have an identity, sensible validation rules, and value objects
- * that do not contain themselves.
+ * events, relationship ends), entities that have an identity, sensible validation rules, value objects
+ * that do not contain themselves; and, as warnings, commands and queries a generator can only serve as nonsense.
  */
 import type { Diagnostic, DiagnosticCode, Severity, Suggester, Suggestion } from './diagnostics.js';
 import { IR_LIMITS } from './limits.js';
@@ -9,6 +9,7 @@ import {
   SCALAR_TYPES,
   type Aggregate,
   type BoundedContext,
+  type Command,
   type ContextInFile,
   type Entity,
   type Model,
@@ -17,6 +18,7 @@ import {
 } from './model.js';
 import { locate, type ParsedFile } from './parse.js';
 import { catastrophicShape } from './regex-safety.js';
+import { CHANGE_VERBS, firstWord, hasStartingValue, namesInstance, type Shape } from './command-checks.js';
 
 type TypeKind = 'entity' | 'value_object' | 'enum';
 
@@ -192,15 +194,36 @@ class Checker {
     context.commands.forEach((command, i) => {
       const at = `${base}/commands/${i}`;
       message(command.name, at);
-      this.checkAggregateRef(file, context, `${at}/aggregate`, command.aggregate);
+      const target = this.checkAggregateRef(file, context, `${at}/aggregate`, command.aggregate);
       this.checkProperties(file, context, `${at}/parameters`, command.parameters);
       command.emits.forEach((event, e) => this.checkEventRef(file, context, `${at}/emits/${e}`, event));
+      if (target) this.checkCommandEffect(file, at, command, target);
     });
     context.queries.forEach((query, i) => {
       const at = `${base}/queries/${i}`;
       message(query.name, at);
       this.checkProperties(file, context, `${at}/parameters`, query.parameters);
-      if (query.result !== undefined) this.checkTypeRef(file, context, `${at}/result`, query.result, true);
+      const result = query.result === undefined ? undefined : this.checkTypeRef(file, context, `${at}/result`, query.result, true);
+      const aggregates = this.list(context, 'aggregates', () => context.aggregates.map((a) => a.name));
+      const example = aggregates[0] ?? 'Order';
+      if (query.result === undefined)
+        this.report(
+          'QUERY_NOT_SERVED',
+          file,
+          `${at}/name`,
+          `query \`${query.name}\` has no \`result\`, so no generator can serve it: it is left out of the generated service`,
+          { message: `say what it returns: an aggregate of this context (\`result: ${example}\`) or a list of one (\`result: List<${example}>\`)` },
+          'warning',
+        );
+      else if (result?.aggregate === undefined && result !== undefined)
+        this.report(
+          'QUERY_NOT_SERVED',
+          file,
+          `${at}/result`,
+          `query \`${query.name}\` returns \`${query.result}\`, which is not an aggregate of \`${context.name}\`; the generators serve only queries returning an aggregate or a list of one, so it is left out of the generated service`,
+          { message: aggregates.length > 0 ? `return one of ${listed(aggregates)} (or \`List<...>\` of one)` : 'declare an aggregate to return' },
+          'warning',
+        );
     });
     context.relationships.forEach((relationship, i) => {
       const at = `${base}/relationships/${i}`;
@@ -305,7 +328,7 @@ class Checker {
     pointer: string,
     expression: string,
     allowAggregate: boolean,
-  ): { list: boolean; scalar?: string; type?: DeclaredType } | undefined {
+  ): { list: boolean; scalar?: string; type?: DeclaredType; aggregate?: DeclaredAggregate } | undefined {
     const parsed = parseTypeExpression(expression);
     if (!parsed) return undefined;
     const { list, name } = parsed;
@@ -328,10 +351,8 @@ class Checker {
     if (type) return { list, type };
     const aggregate = this.aggregates.get(name);
     if (aggregate && aggregate.context === contextName) {
-      if (allowAggregate) return { list };
-      const root = aggregate.aggregate.root_entity;
-      const id = root.properties.find((p) => p.identifier === true);
-      const replacement = id && !SCALARS.has(id.type) ? id.type : root.name;
+      if (allowAggregate) return { list, aggregate };
+      const replacement = this.aggregateTypeName(aggregate);
       this.report(
         'UNKNOWN_TYPE',
         file,
@@ -341,22 +362,103 @@ class Checker {
       );
       return undefined;
     }
-    const candidates = this.list(types, parsed.context === undefined ? 'unqualified' : 'qualified', () => [
+    // The context's aggregates are candidates too (`Membr` is most likely the aggregate `Member`), searched
+    // apart so that neither kind hides the other's closer name: where an aggregate fits (a query's result) first.
+    const declared = types;
+    const typeNames = this.list(declared, parsed.context === undefined ? 'unqualified' : 'qualified', () => [
       ...(parsed.context === undefined ? SCALAR_TYPES : []),
-      ...types.keys(),
+      ...declared.keys(),
     ]);
+    const aggregateNames = this.list(declared, 'aggregates', () =>
+      (this.contexts.get(contextName)?.context.aggregates ?? []).map((a) => a.name).filter((a) => !declared.has(a)),
+    );
+    // An aggregate is suggested for a typo of its name, not for a longer name it starts (`OrderLine` is not `Order`).
+    const match = allowAggregate
+      ? (this.suggester.closest(name, aggregateNames, false) ?? this.suggester.closest(name, typeNames))
+      : (this.suggester.closest(name, typeNames) ?? this.suggester.closest(name, aggregateNames, false));
     const where = parsed.context === undefined ? '' : ` in bounded context \`${contextName}\``;
+    const matchedAggregate = match === undefined || declared.has(match) ? undefined : this.aggregates.get(match);
+    let suggestion: Suggestion | undefined;
+    if (matchedAggregate && !allowAggregate) {
+      // An aggregate is referred to by its identifier type or its root entity, as above.
+      const replacement = wrap(qualify(this.aggregateTypeName(matchedAggregate)));
+      suggestion = { message: `did you mean the aggregate \`${match}\`? Refer to it as \`${replacement}\``, replacement };
+    } else if (match !== undefined) {
+      const replacement = wrap(qualify(match));
+      suggestion = { message: `did you mean \`${replacement}\`?`, replacement };
+    }
     this.report(
       'UNKNOWN_TYPE',
       file,
       pointer,
-      `unknown type \`${name}\`${where}: it is not a scalar (${SCALAR_TYPES.join(', ')}) nor an entity, value object or enum of \`${contextName}\``,
-      this.rewrap(this.suggester.didYouMean(name, candidates), (n) => wrap(qualify(n))) ?? {
-        message: `define \`${name}\` (as a value object, entity or enum) or use an existing type`,
-      },
+      `unknown type \`${name}\`${where}: it is not a scalar (${SCALAR_TYPES.join(', ')}) nor an entity, value object or enum${allowAggregate ? ' nor an aggregate' : ''} of \`${contextName}\``,
+      suggestion ?? { message: `define \`${name}\` (as a value object, entity or enum) or use an existing type` },
     );
     return undefined;
   }
+
+  /** How a property refers to an aggregate: its identifier's type when that is a named type, else its root entity. */
+  aggregateTypeName(aggregate: DeclaredAggregate): string {
+    const root = aggregate.aggregate.root_entity;
+    const id = root.properties.find((p) => p.identifier === true);
+    return id && !SCALARS.has(id.type) ? id.type : root.name;
+  }
+
+  /**
+   * Warnings for a command a generator can only serve as nonsense. It creates its aggregate unless a parameter
+   * names an existing instance (command-checks.ts); a create must be given each required field that has no
+   * meaningful starting value, and a name that reads as a change (`ReturnBook`) suggests the identifier is missing.
+   */
+  checkCommandEffect(file: string, at: string, command: Command, target: DeclaredAggregate): void {
+    const root = target.aggregate.root_entity;
+    const identifier = root.properties.find((p) => p.identifier === true);
+    if (!identifier) return; // MISSING_IDENTIFIER says so
+    if (command.parameters.some((p) => namesInstance(p, target.aggregate.name, identifier))) return;
+    const aggregate = target.aggregate.name;
+    const idParam = `${aggregate.charAt(0).toLowerCase()}${aggregate.slice(1)}Id`;
+    const verb = firstWord(command.name);
+    if (CHANGE_VERBS.has(verb))
+      this.report(
+        'COMMAND_TARGET_UNCLEAR',
+        file,
+        `${at}/name`,
+        `\`${command.name}\` reads like a change to an existing \`${aggregate}\`, but no parameter names one, so it is generated as creating a new \`${aggregate}\``,
+        { message: `if it changes one, add a parameter naming it: \`{ name: ${idParam}, type: ${identifier.type} }\`` },
+        'warning',
+      );
+    const given = new Set(command.parameters.map((p) => p.name));
+    const missing = root.properties.filter(
+      (p) => p !== identifier && p.required !== false && !given.has(p.name) && !hasStartingValue(p, target.context, this.shapeOf),
+    );
+    if (missing.length === 0) return;
+    const names = missing.map((p) => p.name);
+    this.report(
+      'COMMAND_MISSING_FIELDS',
+      file,
+      command.parameters.length > 0 ? `${at}/parameters` : `${at}/name`,
+      `\`${command.name}\` creates a \`${aggregate}\` but no parameter gives its required ${names.length > 1 ? 'fields' : 'field'} ${listed(names)}; the generated service refuses it (400) rather than store an empty value`,
+      {
+        message: `add ${names.length > 1 ? 'parameters' : 'a parameter'} of the same name and type (${missing
+          .slice(0, 5)
+          .map((p) => `\`{ name: ${p.name}, type: ${p.type} }\``)
+          .join(', ')}), make ${names.length > 1 ? 'them' : 'it'} \`required: false\`, or, if the command changes an existing \`${aggregate}\`, add \`{ name: ${idParam}, type: ${identifier.type} }\``,
+      },
+      'warning',
+    );
+  }
+
+  /** A type expression as the starting-value rule sees it, from `context`. */
+  readonly shapeOf = (type: string, context: string): Shape => {
+    const parsed = parseTypeExpression(type);
+    if (!parsed) return { kind: 'unknown' };
+    if (parsed.list) return { kind: 'list' };
+    if (parsed.context === undefined && SCALARS.has(parsed.name)) return { kind: 'scalar', type: parsed.name };
+    const owner = parsed.context ?? context;
+    const declared = this.types.get(owner)?.get(parsed.name);
+    if (!declared) return { kind: 'unknown' };
+    if (declared.kind === 'enum') return { kind: 'enum' };
+    return { kind: 'object', properties: declared.properties ?? [], context: owner };
+  };
 
   rewrap(suggestion: Suggestion | undefined, make: (name: string) => string): Suggestion | undefined {
     if (!suggestion?.replacement) return suggestion;
@@ -378,15 +480,18 @@ class Checker {
         { message: `move this to bounded context \`${found.context}\`` },
       );
     else {
-      const candidates = context
-        ? this.list(context, 'aggregates', () => context.aggregates.map((a) => a.name))
-        : this.list(this, 'aggregates', () => [...this.aggregates.keys()]);
+      const own = context ? this.list(context, 'aggregates', () => context.aggregates.map((a) => a.name)) : undefined;
+      const all = this.list(this, 'aggregates', () => [...this.aggregates.keys()]);
+      const candidates = own ?? all;
+      // Nothing close in its own context: an aggregate of another is still the likely meaning (and the next
+      // diagnostic then says where it belongs).
+      const suggestion = this.suggester.didYouMean(name, candidates) ?? (own ? this.suggester.didYouMean(name, all) : undefined);
       this.report(
         'UNKNOWN_AGGREGATE',
         file,
         pointer,
         `unknown aggregate \`${name}\`${context ? ` in bounded context \`${context.name}\`` : ''}`,
-        this.suggester.didYouMean(name, candidates) ?? {
+        suggestion ?? {
           message: candidates.length > 0 ? `the aggregates are ${listed(candidates)}` : 'define the aggregate first',
         },
       );

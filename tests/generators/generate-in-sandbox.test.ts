@@ -52,17 +52,23 @@ describe('generation into a real sandbox', () => {
     expect(tests.stdout).toContain('# fail 0');
 
     // Someone edits a generated file and adds one of their own; then the model changes.
-    await sh(api, owner, id, 'echo "// my tweak" >> src/server.js && echo "mine" > NOTES.md');
+    const domain = 'src/domain/leave/leave-request.js';
+    await sh(api, owner, id, `echo "// my tweak" >> src/server.js && echo "// mine too" >> ${domain} && echo "mine" > NOTES.md`);
+    // The model did not change, so the edited file's generated output did not either: no conflict, nothing written.
     const same = await generate(id);
-    expect(same.written).toEqual(['src/server.js.generated']);
-    expect(same.conflicts).toEqual([{ path: 'src/server.js', besidePath: 'src/server.js.generated', reason: 'edited' }]);
+    expect(same.written).toEqual([]);
+    expect(same.conflicts).toEqual([]);
+    expect(same.kept).toEqual([domain, 'src/server.js']);
     const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
     const leave = ir.body.files.find((f: string) => f.endsWith('leave.yaml'));
     const text = (await exec(api, owner, id, ['cat', leave])).stdout;
     const changed = text.replace('- { name: days, type: decimal', '- { name: halfDay, type: bool, required: false }\n          - { name: days, type: decimal');
     expect((await api.post(`/api/v1/projects/${id}/ir/changes`, { token: owner.accessToken, body: { changes: { [leave]: changed } } })).status).toBe(200);
     const again = await generate(id);
-    expect(again.conflicts.map((c: { path: string }) => c.path)).toContain('src/server.js');
+    // The leave request's module changed under the edit: a conflict; server.js (the same list of aggregates) did not.
+    expect(again.conflicts).toEqual([{ path: domain, besidePath: `${domain}.generated`, reason: 'edited' }]);
+    expect(again.kept).toEqual(['src/server.js']);
+    expect(await sh(api, owner, id, `tail -n 1 ${domain}`)).toBe('// mine too');
     expect(again.written.length).toBeGreaterThan(0);
     expect(again.written).not.toContain('NOTES.md');
     expect(await sh(api, owner, id, 'tail -n 1 src/server.js')).toBe('// my tweak');

@@ -4,7 +4,7 @@
  * whose content would not change are not rewritten.
  */
 import { describe, expect, it } from 'vitest';
-import { hashContent, planWrite, type GeneratedFile } from '../../services/generators/index.js';
+import { hashContent, parseRecord, planWrite, type GeneratedFile } from '../../services/generators/index.js';
 
 const gen = { name: 'typescript-http', version: '0.1.0' };
 const file = (path: string, content: string): GeneratedFile => ({ path, content, dependsOn: ['*'] });
@@ -47,6 +47,38 @@ describe('planWrite', () => {
     expect(stillEdited.unchanged).toEqual(['same.js', 'untouched.js']);
     const reverted = planWrite(plan.record, new Map([['edited.js', 'E1']]), [file('edited.js', 'E3')], gen);
     expect(reverted.writes).toEqual([{ path: 'edited.js', content: 'E3' }]);
+  });
+
+  it('is no conflict when the generated output did not change, whether the file was edited or had a conflict before', () => {
+    const first = planWrite(null, new Map(), [file('edited.js', 'E1'), file('other.js', 'O1')], gen);
+    // Edited by hand, generated output unchanged: left alone silently, every time.
+    const edited = new Map([['edited.js', 'E1 + my fix'], ['other.js', 'O1']]);
+    const same = planWrite(first.record, edited, [file('edited.js', 'E1'), file('other.js', 'O1')], gen);
+    expect(same.writes).toEqual([]);
+    expect(same.conflicts).toEqual([]);
+    expect(same.kept).toEqual(['edited.js']);
+    expect(same.unchanged).toEqual(['other.js']);
+    // The output changes: now it is a real conflict, once.
+    const changed = planWrite(same.record, edited, [file('edited.js', 'E2'), file('other.js', 'O1')], gen);
+    expect(changed.conflicts.map((c) => c.path)).toEqual(['edited.js']);
+    expect(changed.writes).toEqual([{ path: 'edited.js.generated', content: 'E2' }]);
+    // Run again with the same output: the twin is already there; no new conflict, nothing written.
+    const again = planWrite(changed.record, edited, [file('edited.js', 'E2'), file('other.js', 'O1')], gen);
+    expect(again.conflicts).toEqual([]);
+    expect(again.writes).toEqual([]);
+    // Reverting the edit still lets the generator update the file.
+    const reverted = planWrite(again.record, new Map([['edited.js', 'E1']]), [file('edited.js', 'E2')], gen);
+    expect(reverted.writes).toEqual([{ path: 'edited.js', content: 'E2' }]);
+    // A file the generator never wrote, already reported once, is not reported again for the same output.
+    const clash = planWrite(first.record, new Map([['new.js', 'someone else']]), [file('new.js', 'N1')], gen);
+    expect(clash.conflicts.map((c) => c.reason)).toEqual(['not-generated']);
+    expect(planWrite(clash.record, new Map([['new.js', 'someone else']]), [file('new.js', 'N1')], gen).conflicts).toEqual([]);
+  });
+
+  it('reads the record of what was produced, and ignores a broken one', () => {
+    const text = JSON.stringify({ generator: 'typescript-http', version: '0.1.0', files: { 'a.js': hashContent('A') }, produced: { 'a.js': hashContent('B') } });
+    expect(parseRecord(text, 'r.json', 'typescript-http').record?.produced).toEqual({ 'a.js': hashContent('B') });
+    expect(parseRecord(JSON.stringify({ generator: 'typescript-http', version: '0.1.0', files: {}, produced: { 'a.js': 'x' } }), 'r.json', 'typescript-http').record).toBeNull();
   });
 
   it('writes a generated file that was deleted, and never overwrites a file it did not write', () => {

@@ -45,7 +45,13 @@ describe('IR example models', () => {
   events:   [ { name: OrderPaid } ]
   queries:  [ { name: GetOrder } ]
 `;
-    expect(readModel({ 'ir/project.yaml': PROJECT_YAML, 'ir/contexts/order.yaml': order }).diagnostics).toEqual([]);
+    const reading = readModel({ 'ir/project.yaml': PROJECT_YAML, 'ir/contexts/order.yaml': order });
+    expect(reading.valid).toBe(true);
+    // Valid, with the warnings of issue 10: a PayOrder that names no order creates one; GetOrder returns nothing.
+    expect(reading.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ['COMMAND_TARGET_UNCLEAR', 'warning'],
+      ['QUERY_NOT_SERVED', 'warning'],
+    ]);
   });
 
   it('reads only YAML files under ir/', () => {

@@ -33,6 +33,7 @@ export function generatorTools(deps: ResolvedDeps): ToolSpec[] {
               `Conflicts (you edited these; the new version is beside each, merge it by hand and delete the .generated file):\n  ${list(report.conflicts.map((c) => `${c.path} -> ${c.besidePath}`))}`,
             );
           }
+          if (report.kept.length > 0) parts.push(`Kept as edited (their generated version did not change, so no conflict):\n  ${list(report.kept)}`);
           if (report.orphaned.length > 0) parts.push(`No longer generated (left in place; delete them if unused):\n  ${list(report.orphaned)}`);
           if (report.warnings.length > 0) parts.push(`Warnings:\n  ${report.warnings.join('\n  ')}`);
           const changed = report.written;

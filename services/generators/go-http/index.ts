@@ -5,8 +5,14 @@
  */
 import { camel, kebab, pascal, snake, viewModel, type AggregateView, type Desc, type Field } from '../ir-view.js';
 import type { GeneratedFile, Generator } from '../plugin.js';
-import { aggregateData, testSamples } from '../service-shape.js';
+import { aggregateData, routeOf, testSamples } from '../service-shape.js';
 import { GO_HEADER, helpersTestGo, runtimeGo } from './runtime.js';
+
+/**
+ * The Go the output needs: the go sandbox has Debian's Go 1.19, so go.mod says 1.19 and the runtime uses nothing
+ * newer (no min/max builtins, no slices/maps packages, no log/slog).
+ */
+export const GO_VERSION = '1.19';
 
 /** A Go string literal: raw when possible (JSON escapes are valid Go escapes otherwise). */
 const goString = (s: string): string => (s.includes('`') ? JSON.stringify(s) : `\`${s}\``);
@@ -60,9 +66,26 @@ function testGo(a: AggregateView): string {
 	}
 }`,
   ];
-  for (const { command: c, url, input, badBody } of s.commands) {
-    const first = c.emits[0]?.name;
-    tests.push(`func Test${pascal(a.name)}${pascal(c.name)}(t *testing.T) {
+  for (const { command: c, url, input, badBody, missing } of s.commands) {
+    const events = c.emits.map((e) => e.name);
+    if (missing.length > 0) {
+      tests.push(`// ${c.name} has no parameter for ${missing.join(', ')}: it refuses to create ${a.name} without ${missing.length > 1 ? 'them' : 'it'}.
+func Test${pascal(a.name)}${pascal(c.name)}Refused(t *testing.T) {
+	server, _ := start(t, ${v}, ${sampleVar})
+	status, body := call(t, "POST", server.URL+${JSON.stringify(url)}, ${goString(JSON.stringify(input))})
+	if status != 400 {
+		t.Fatalf("status %d: %v", status, body)
+	}
+	paths := []string{}
+	for _, p := range body.(map[string]any)["error"].(map[string]any)["details"].([]any) {
+		paths = append(paths, p.(map[string]any)["path"].(string))
+	}
+	if canonical(paths) != ${goString(JSON.stringify(missing.map((m) => `/${m}`)))} {
+		t.Fatalf("problems at %v", paths)
+	}
+}`);
+    } else {
+      tests.push(`func Test${pascal(a.name)}${pascal(c.name)}(t *testing.T) {
 	server, store := start(t, ${v}, ${sampleVar})
 	status, body := call(t, "POST", server.URL+${JSON.stringify(url)}, ${goString(JSON.stringify(input))})
 	if status != ${c.idParam ? 200 : 201} {
@@ -74,7 +97,15 @@ function testGo(a: AggregateView): string {
 	if !ok || canonical(stored) != canonical(entity) {
 		t.Fatalf("stored %v, returned %v", stored, entity)
 	}
-${first ? `	if events := result["events"].([]any); len(events) == 0 || events[0].(map[string]any)["type"] != ${JSON.stringify(first)} {\n\t\tt.Fatalf("events %v", result["events"])\n\t}\n` : ''}}`);
+	types := []any{}
+	for _, e := range result["events"].([]any) {
+		types = append(types, e.(map[string]any)["type"])
+	}
+	if canonical(types) != ${goString(JSON.stringify(events))} {
+		t.Fatalf("events %v", result["events"])
+	}
+}`);
+    }
     tests.push(`func Test${pascal(a.name)}${pascal(c.name)}BadPayload(t *testing.T) {
 	server, _ := start(t, ${v}, ${sampleVar})
 	if status, body := call(t, "POST", server.URL+${JSON.stringify(url)}, ${goString(badBody)}); status != 400 {
@@ -95,6 +126,20 @@ ${q.many ? '\twant = []any{want}\n' : ''}	if canonical(body) != canonical(want) 
 	}
 }`);
   }
+  tests.push(`func Test${pascal(a.name)}GetAndList(t *testing.T) {
+	server, _ := start(t, ${v}, ${sampleVar})
+	status, body := call(t, "GET", server.URL+${JSON.stringify(`${routeOf(a)}/${s.idSegment}`)}, "")
+	if status != 200 || canonical(body) != canonical(decode(t, ${sampleVar})) {
+		t.Fatalf("get: status %d: %v", status, body)
+	}
+	status, body = call(t, "GET", server.URL+${JSON.stringify(`${routeOf(a)}?limit=10`)}, "")
+	if status != 200 || canonical(body) != canonical([]any{decode(t, ${sampleVar})}) {
+		t.Fatalf("list: status %d: %v", status, body)
+	}
+	if status, body := call(t, "GET", server.URL+${JSON.stringify(`${routeOf(a)}?limit=0`)}, ""); status != 400 {
+		t.Fatalf("limit=0: status %d: %v", status, body)
+	}
+}`);
   return `${GO_HEADER}
 package app
 
@@ -145,7 +190,7 @@ func main() {
 }
 `;
     const files: GeneratedFile[] = [
-      { path: 'go.mod', content: `module ${mod}\n\ngo 1.21\n`, dependsOn: ['*'] },
+      { path: 'go.mod', content: `module ${mod}\n\ngo ${GO_VERSION}\n`, dependsOn: ['*'] },
       { path: 'runtime.go', content: runtimeGo, dependsOn: [] },
       { path: 'helpers_test.go', content: helpersTestGo, dependsOn: [] },
       { path: 'cmd/server/main.go', content: main, dependsOn: ['*'] },

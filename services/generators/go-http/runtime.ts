@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -114,7 +115,6 @@ func mustAggregate(text string) *Aggregate {
 }
 
 var uuidPattern = regexp.MustCompile(\`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\`)
-var datePattern = regexp.MustCompile(\`^\\d{4}-\\d{2}-\\d{2}$\`)
 
 // Validate checks a decoded JSON value against a descriptor; no problems means valid.
 func Validate(d Desc, v any) []Problem {
@@ -204,8 +204,13 @@ func scalarOK(t string, v any) bool {
 		_, ok := v.(bool)
 		return ok
 	case "date":
+		// time.Parse refuses days a month does not have (2024-02-30, 2023-02-29).
 		s, ok := v.(string)
-		return ok && datePattern.MatchString(s)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse("2006-01-02", s)
+		return err == nil
 	case "datetime":
 		s, ok := v.(string)
 		if !ok {
@@ -360,10 +365,14 @@ func runCommand(store *Store, a *Aggregate, name string, input any) (int, any, *
 			entity[key] = v
 		}
 	}
+	// The entity's own rules hold after every command: a create that leaves a required field without a value (no
+	// parameter gives one, and a zero id, text or date would mean nothing) is refused rather than stored.
+	if ps := Validate(a.Entity, entity); len(ps) > 0 {
+		return 0, nil, &httpError{400, "VALIDATION_FAILED", name + " would leave the " + a.Name + " invalid", ps}
+	}
 	events := []Event{}
-	// The IR lists the events a command may emit, not when; the first is emitted, the rest are left to hand edits.
-	if len(cmd.Emits) > 0 {
-		spec := cmd.Emits[0]
+	// The IR lists the events a command emits, not when one applies: every one is emitted, in the declared order.
+	for _, spec := range cmd.Emits {
 		payload := map[string]any{}
 		for _, p := range spec.Payload {
 			var v any
@@ -411,6 +420,65 @@ func coerce(d Desc, raw string) any {
 	return v
 }
 
+// coerceID reads an identifier from a path segment: a scalar as its type reads it, a one-field value object
+// from that field.
+func coerceID(d Desc, raw string) any {
+	if d.Kind == "object" && len(d.Fields) == 1 && (d.Fields[0].Desc.Kind == "scalar" || d.Fields[0].Desc.Kind == "enum") {
+		return map[string]any{d.Fields[0].Name: coerce(d.Fields[0].Desc, raw)}
+	}
+	return coerce(d, raw)
+}
+
+func runGet(store *Store, a *Aggregate, raw string) (int, any, *httpError) {
+	id := coerceID(a.IDDesc, raw)
+	ps := []Problem{}
+	check(a.IDDesc, id, "/"+a.Identifier, &ps)
+	if len(ps) > 0 {
+		return 0, nil, &httpError{400, "VALIDATION_FAILED", "Invalid " + a.Name + " identifier", ps}
+	}
+	found, ok := store.Get(a, id)
+	if !ok {
+		return 0, nil, &httpError{404, "NOT_FOUND", "No " + a.Name + " with that identifier", nil}
+	}
+	return http.StatusOK, found, nil
+}
+
+func pageParam(r *http.Request, name string, fallback, min, max int) (int, *Problem) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return fallback, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < min || n > max {
+		return 0, &Problem{"/" + name, fmt.Sprintf("must be a whole number from %d to %d", min, max)}
+	}
+	return n, nil
+}
+
+// runList returns a page of all instances, ordered by identifier (?limit= 1..1000, default 100; ?offset=).
+func runList(store *Store, a *Aggregate, r *http.Request) (int, any, *httpError) {
+	limit, p1 := pageParam(r, "limit", 100, 1, 1000)
+	offset, p2 := pageParam(r, "offset", 0, 0, math.MaxInt32)
+	ps := []Problem{}
+	for _, p := range []*Problem{p1, p2} {
+		if p != nil {
+			ps = append(ps, *p)
+		}
+	}
+	if len(ps) > 0 {
+		return 0, nil, &httpError{400, "VALIDATION_FAILED", "Invalid paging parameters", ps}
+	}
+	all := store.List(a)
+	if offset > len(all) {
+		offset = len(all)
+	}
+	end := offset + limit
+	if end > len(all) {
+		end = len(all)
+	}
+	return http.StatusOK, all[offset:end], nil
+}
+
 func runQuery(store *Store, a *Aggregate, name string, r *http.Request) (int, any, *httpError) {
 	q := a.Queries[name]
 	params := map[string]any{}
@@ -453,7 +521,8 @@ func runQuery(store *Store, a *Aggregate, name string, r *http.Request) (int, an
 	return http.StatusOK, found[0], nil
 }
 
-// NewHandler serves POST <route>/commands/<Command> and GET <route>/queries/<Query>.
+// NewHandler serves POST <route>/commands/<Command>, GET <route>/queries/<Query>, and for every aggregate
+// GET <route> (a page of all) and GET <route>/<id>.
 func NewHandler(store *Store) http.Handler {
 	type route func(r *http.Request, body any) (int, any, *httpError)
 	routes := map[string]route{}
@@ -467,9 +536,26 @@ func NewHandler(store *Store) http.Handler {
 			name := name
 			routes["GET "+a.Route+"/queries/"+name] = func(r *http.Request, _ any) (int, any, *httpError) { return runQuery(store, a, name, r) }
 		}
+		routes["GET "+a.Route] = func(r *http.Request, _ any) (int, any, *httpError) { return runList(store, a, r) }
+	}
+	byID := func(method, path string) (route, bool) {
+		slash := strings.LastIndex(path, "/")
+		if method != http.MethodGet || slash < 0 || slash == len(path)-1 {
+			return nil, false
+		}
+		for _, a := range aggregates {
+			if a.Route == path[:slash] {
+				a, raw := a, path[slash+1:]
+				return func(_ *http.Request, _ any) (int, any, *httpError) { return runGet(store, a, raw) }, true
+			}
+		}
+		return nil, false
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handle, ok := routes[r.Method+" "+r.URL.Path]
+		if !ok {
+			handle, ok = byID(r.Method, r.URL.Path)
+		}
 		if !ok {
 			writeError(w, &httpError{404, "ROUTE_NOT_FOUND", "No route " + r.Method + " " + r.URL.Path, nil})
 			return

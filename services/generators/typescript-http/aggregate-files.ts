@@ -1,6 +1,6 @@
 /** Per-aggregate files: the domain module (data the engine runs) and its node:test file. */
 import { kebab, type AggregateView } from '../ir-view.js';
-import { aggregateData, testSamples } from '../service-shape.js';
+import { aggregateData, routeOf, testSamples } from '../service-shape.js';
 import { esm, HEADER } from './runtime.js';
 
 export function domainModule(a: AggregateView): string {
@@ -30,19 +30,33 @@ export function testFile(a: AggregateView): string {
   assert.deepEqual(validate${a.name}(sample), []);
   assert.notDeepEqual(validate${a.name}({}), []);
 });`);
-  for (const { command: c, url, input, badBody } of samples.commands) {
-    const first = c.emits[0]?.name;
-    tests.push(`test('${c.name} ${c.idParam ? 'changes' : 'creates'} ${article(a.name)} ${a.name}${first ? ` and emits ${first}` : ''}', async () => {
+  for (const { command: c, url, input, badBody, missing } of samples.commands) {
+    const events = c.emits.map((e) => e.name);
+    if (missing.length > 0) {
+      tests.push(`test('${c.name} refuses to create ${article(a.name)} ${a.name} without ${missing.join(', ')} (no parameter gives ${missing.length > 1 ? 'them' : 'it'})', async () => {
+  const app = await start();
+  try {
+    const res = await post(app, ${L(url)}, ${L(input)});
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual(res.body.error.details.map((/** @type {any} */ p) => p.path), ${L(missing.map((m) => `/${m}`))});
+  } finally {
+    await app.close();
+  }
+});`);
+    } else {
+      tests.push(`test('${c.name} ${c.idParam ? 'changes' : 'creates'} ${article(a.name)} ${a.name}${events.length ? ` and emits ${events.join(', ')}` : ''}', async () => {
   const app = await start();
   try {
     const res = await post(app, ${L(url)}, ${L(input)});
     assert.equal(res.status, ${c.idParam ? 200 : 201}, JSON.stringify(res.body));
     const stored = await app.repository.get(aggregate.table, res.body.entity[aggregate.identifier]);
     assert.deepEqual(stored, res.body.entity);
-${first ? `    assert.equal(res.body.events[0].type, ${L(first)});\n` : ''}  } finally {
+    assert.deepEqual(res.body.events.map((/** @type {any} */ e) => e.type), ${L(events)});
+  } finally {
     await app.close();
   }
 });`);
+    }
     tests.push(`test('${c.name} with a bad payload gets 400', async () => {
   const app = await start();
   try {
@@ -66,6 +80,20 @@ ${first ? `    assert.equal(res.body.events[0].type, ${L(first)});\n` : ''}  } f
   }
 });`);
   }
+  tests.push(`test('GET ${routeOf(a)}/<id> and GET ${routeOf(a)} return the stored ${a.name}', async () => {
+  const app = await start();
+  try {
+    const res = await get(app, ${L(`${routeOf(a)}/${samples.idSegment}`)});
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, sample);
+    const list = await get(app, ${L(`${routeOf(a)}?limit=10`)});
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.deepEqual(list.body, [sample]);
+    assert.equal((await get(app, ${L(`${routeOf(a)}?limit=0`)})).status, 400);
+  } finally {
+    await app.close();
+  }
+});`);
   const sample = samples.entity;
   return `${HEADER}
 ${esm('{ test }', `node:test`)}

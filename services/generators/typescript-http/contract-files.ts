@@ -61,6 +61,34 @@ export function openapi(title: string, contexts: ContextView[]): string {
   const paths: Record<string, unknown> = {};
   for (const a of aggs) {
     const ref = { $ref: `#/components/schemas/${a.name}` };
+    const idSchema = fieldSchema({ name: a.identifier, required: true, desc: a.idDesc });
+    const oneField = a.idDesc.kind === 'object' && a.idDesc.fields.length === 1 ? a.idDesc.fields[0]! : undefined;
+    paths[routeOf(a)] = {
+      get: {
+        operationId: `${camel(a.context)}List${pascal(a.name)}`,
+        tags: [a.context],
+        parameters: [
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
+        ],
+        responses: {
+          '200': { description: `A page of ${a.name} instances, by identifier`, content: { 'application/json': { schema: { type: 'array', items: ref } } } },
+          '400': errorResponse('Invalid paging parameters'),
+        },
+      },
+    };
+    paths[`${routeOf(a)}/{${a.identifier}}`] = {
+      get: {
+        operationId: `${camel(a.context)}Get${pascal(a.name)}`,
+        tags: [a.context],
+        parameters: [{ name: a.identifier, in: 'path', required: true, schema: oneField ? fieldSchema(oneField) : idSchema }],
+        responses: {
+          '200': { description: `The ${a.name}`, content: { 'application/json': { schema: ref } } },
+          '400': errorResponse('Invalid identifier'),
+          '404': errorResponse(`No such ${a.name}`),
+        },
+      },
+    };
     for (const c of a.commands) {
       paths[`${routeOf(a)}/commands/${c.name}`] = {
         post: {
@@ -135,6 +163,8 @@ export function clientJs(contexts: ContextView[]): string {
     .filter((c) => c.aggregates.length > 0)
     .map((c) => {
       const methods = c.aggregates.flatMap((a) => [
+        `      ${camel(a.name)}ById: (id) => call('GET', ${JSON.stringify(`${routeOf(a)}/`)} + idSegment(id)),`,
+        `      ${camel(a.name)}Page: (page) => call('GET', ${JSON.stringify(routeOf(a))}, undefined, page),`,
         ...a.commands.map((cmd) => `      ${camel(cmd.name)}: (input) => call('POST', ${JSON.stringify(`${routeOf(a)}/commands/${cmd.name}`)}, input),`),
         ...a.queries.map((q) => `      ${camel(q.name)}: (params) => call('GET', ${JSON.stringify(`${routeOf(a)}/queries/${q.name}`)}, undefined, params),`),
       ]);
@@ -152,6 +182,15 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body;
   }
+}
+
+/** An identifier in a path: a scalar as is, a one-field value object by that field, else JSON. @param {unknown} id */
+function idSegment(id) {
+  if (id !== null && typeof id === 'object' && !Array.isArray(id)) {
+    const values = Object.values(id);
+    return encodeURIComponent(values.length === 1 && typeof values[0] !== 'object' ? String(values[0]) : JSON.stringify(id));
+  }
+  return encodeURIComponent(String(id));
 }
 
 /** @param {string} baseUrl @param {{ fetch?: typeof fetch }} [options] */
@@ -189,6 +228,8 @@ export function clientDts(contexts: ContextView[]): string {
     .filter((c) => c.aggregates.length > 0)
     .map((c) => {
       const methods = c.aggregates.flatMap((a) => [
+        `    ${camel(a.name)}ById(id: ${tsType(a.idDesc)}): Promise<${a.name}>;`,
+        `    ${camel(a.name)}Page(page?: { limit?: number; offset?: number }): Promise<${a.name}[]>;`,
         ...a.commands.map((cmd) => `    ${camel(cmd.name)}(input: ${cmd.name}Input): Promise<CommandResult<${a.name}>>;`),
         ...a.queries.map((q) => `    ${camel(q.name)}(params: ${q.name}Params): Promise<${a.name}${q.many ? '[]' : ''}>;`),
       ]);

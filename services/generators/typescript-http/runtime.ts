@@ -19,7 +19,16 @@ export const validateJs = `${HEADER}
 /** @typedef {{ path: string, message: string }} Problem */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DATE = /^\\d{4}-\\d{2}-\\d{2}$/;
+const DATE = /^(\\d{4})-(\\d{2})-(\\d{2})$/;
+
+/** A calendar date that exists: \`2024-02-29\` does, \`2023-02-29\` and \`2024-02-30\` do not. @param {string} text */
+function realDate(text) {
+  const m = DATE.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
 
 /**
  * Checks a value against a descriptor from the IR; returns the problems (empty when valid).
@@ -75,8 +84,8 @@ function scalarOk(type, v) {
     case 'int': return Number.isInteger(v);
     case 'decimal': return typeof v === 'number' && Number.isFinite(v);
     case 'bool': return typeof v === 'boolean';
-    case 'date': return typeof v === 'string' && DATE.test(v) && !Number.isNaN(Date.parse(v));
-    case 'datetime': return typeof v === 'string' && !Number.isNaN(Date.parse(v));
+    case 'date': return typeof v === 'string' && realDate(v);
+    case 'datetime': return typeof v === 'string' && /^\\d{4}-\\d{2}-\\d{2}T/.test(v) && realDate(v.slice(0, 10)) && !Number.isNaN(Date.parse(v));
     case 'uuid': return typeof v === 'string' && UUID.test(v);
     default: return true;
   }
@@ -122,6 +131,18 @@ function coerce(desc, raw) {
   }
 }
 
+/**
+ * An identifier from a URL path segment: a scalar as its type reads it, a one-field value object (\`{ value }\`)
+ * from that field, anything else as JSON.
+ * @param {Desc} desc @param {string} raw
+ */
+export function coerceId(desc, raw) {
+  if (desc.kind === 'object' && desc.fields.length === 1 && (desc.fields[0].desc.kind === 'scalar' || desc.fields[0].desc.kind === 'enum')) {
+    return { [desc.fields[0].name]: coerce(desc.fields[0].desc, raw) };
+  }
+  return coerce(desc, raw);
+}
+
 /** JSON with object keys sorted: equal values give equal strings. @param {unknown} value @returns {string} */
 export function canonical(value) {
   if (Array.isArray(value)) return \`[\${value.map(canonical).join(',')}]\`;
@@ -134,7 +155,7 @@ export function canonical(value) {
 
 export const engineJs = `${HEADER}
 ${esm('{ randomUUID }', `node:crypto`)}
-${esm('{ canonical, coerceParams, validate }', `./validate.js`)}
+${esm('{ canonical, coerceId, coerceParams, validate }', `./validate.js`)}
 
 /** The one error type of the service: a status, a stable code, a message and optional details. */
 export class HttpError extends Error {
@@ -176,8 +197,12 @@ export async function runCommand(repository, aggregate, name, input) {
     status = 201;
   }
   for (const key of command.assigns) if (args[key] !== undefined) entity[key] = args[key];
-  // The IR lists the events a command may emit, not when; the first is emitted, the rest are left to hand edits.
-  const events = command.emits.slice(0, 1).map((/** @type {any} */ event) => ({
+  // The entity's own rules hold after every command: a create that leaves a required field without a value (no
+  // parameter gives one, and a zero id, text or date would mean nothing) is refused rather than stored.
+  const invalid = validate(aggregate.entity, entity);
+  if (invalid.length > 0) throw new HttpError(400, 'VALIDATION_FAILED', \`\${name} would leave the \${aggregate.name} invalid\`, invalid);
+  // The IR lists the events a command emits, not when one applies: every one is emitted, in the declared order.
+  const events = command.emits.map((/** @type {any} */ event) => ({
     type: event.name,
     aggregate: aggregate.name,
     id: entity[aggregate.identifier],
@@ -190,6 +215,38 @@ export async function runCommand(repository, aggregate, name, input) {
   await repository.save(aggregate.table, entity);
   await repository.appendEvents(aggregate.eventsTable, events);
   return { status, body: { entity, events } };
+}
+
+/**
+ * One aggregate by its identifier (GET <route>/<id>).
+ * @param {import('./repositories/repository.js').Repository} repository @param {any} aggregate @param {string} raw
+ */
+export async function runGet(repository, aggregate, raw) {
+  const id = coerceId(aggregate.idDesc, raw);
+  const problems = validate(aggregate.idDesc, id, \`/\${aggregate.identifier}\`);
+  if (problems.length > 0) throw new HttpError(400, 'VALIDATION_FAILED', \`Invalid \${aggregate.name} identifier\`, problems);
+  const found = await repository.get(aggregate.table, id);
+  if (!found) throw new HttpError(404, 'NOT_FOUND', \`No \${aggregate.name} with that identifier\`);
+  return { status: 200, body: found };
+}
+
+const PAGE = { fields: [
+  { name: 'limit', required: false, desc: { kind: 'scalar', type: 'int' }, validation: { min: 1, max: 1000 } },
+  { name: 'offset', required: false, desc: { kind: 'scalar', type: 'int' }, validation: { min: 0 } },
+] };
+
+/**
+ * A page of all instances, ordered by identifier (GET <route>?limit=&offset=; 100 from 0 by default).
+ * @param {import('./repositories/repository.js').Repository} repository @param {any} aggregate @param {URLSearchParams} search
+ */
+export async function runList(repository, aggregate, search) {
+  const params = coerceParams(PAGE, search);
+  const problems = validate({ kind: 'object', name: 'Page', fields: PAGE.fields }, params);
+  if (problems.length > 0) throw new HttpError(400, 'VALIDATION_FAILED', 'Invalid paging parameters', problems);
+  const limit = /** @type {number} */ (params.limit ?? 100);
+  const offset = /** @type {number} */ (params.offset ?? 0);
+  const all = await repository.list(aggregate.table);
+  return { status: 200, body: all.slice(offset, offset + limit) };
 }
 
 /**
@@ -266,6 +323,9 @@ export const postgresJs = `${HEADER}
  * @returns {import('./repository.js').Repository}
  */
 export function createPostgresRepository(client) {
+  // For a client that still hands back a Date (a driver ignoring the text): its local calendar day, not UTC's.
+  const localDate = (/** @type {Date} */ d) =>
+    \`\${String(d.getFullYear()).padStart(4, '0')}-\${String(d.getMonth() + 1).padStart(2, '0')}-\${String(d.getDate()).padStart(2, '0')}\`;
   const q = (/** @type {string} */ name) => \`"\${name.replace(/"/g, '""')}"\`;
   const idColumn = (/** @type {import('./repository.js').Table} */ table) => {
     const column = table.columns.find((c) => c.property === table.idProperty);
@@ -273,6 +333,10 @@ export function createPostgresRepository(client) {
     return column;
   };
   const toDb = (/** @type {import('./repository.js').Column} */ c, /** @type {unknown} */ v) => (v === undefined ? null : c.kind === 'json' ? JSON.stringify(v) : v);
+  // A DATE column is read as its text (to_char, whatever the session's DateStyle): pg would make it a Date at
+  // local midnight, which toISOString() moves to the day before east of UTC.
+  const select = (/** @type {import('./repository.js').Table} */ table) =>
+    table.columns.map((c) => (c.kind === 'date' ? \`to_char(\${q(c.column)}, 'YYYY-MM-DD') AS \${q(c.column)}\` : q(c.column))).join(', ');
   const fromRow = (/** @type {import('./repository.js').Table} */ table, /** @type {Record<string, any>} */ row) => {
     /** @type {Record<string, any>} */
     const entity = {};
@@ -280,7 +344,7 @@ export function createPostgresRepository(client) {
       const v = row[c.column];
       if (v === null || v === undefined) continue;
       if (c.kind === 'int' || c.kind === 'decimal') entity[c.property] = Number(v);
-      else if (c.kind === 'date') entity[c.property] = v instanceof Date ? v.toISOString().slice(0, 10) : v;
+      else if (c.kind === 'date') entity[c.property] = typeof v === 'string' ? v : localDate(v);
       else if (c.kind === 'datetime') entity[c.property] = v instanceof Date ? v.toISOString() : v;
       else entity[c.property] = v;
     }
@@ -289,7 +353,7 @@ export function createPostgresRepository(client) {
   return {
     async get(table, id) {
       const c = idColumn(table);
-      const { rows } = await client.query(\`SELECT * FROM \${q(table.name)} WHERE \${q(c.column)} = $1\`, [toDb(c, id)]);
+      const { rows } = await client.query(\`SELECT \${select(table)} FROM \${q(table.name)} WHERE \${q(c.column)} = $1\`, [toDb(c, id)]);
       return rows[0] ? fromRow(table, rows[0]) : undefined;
     },
     async save(table, entity) {
@@ -301,7 +365,7 @@ export function createPostgresRepository(client) {
       await client.query(sql, cols.map((c) => toDb(c, entity[c.property])));
     },
     async list(table) {
-      const { rows } = await client.query(\`SELECT * FROM \${q(table.name)} ORDER BY \${q(idColumn(table).column)}\`);
+      const { rows } = await client.query(\`SELECT \${select(table)} FROM \${q(table.name)} ORDER BY \${q(idColumn(table).column)}\`);
       return rows.map((row) => fromRow(table, row));
     },
     async appendEvents(eventsTable, events) {
@@ -335,14 +399,15 @@ export function serverJs(contexts: ContextView[]): string {
   const imports = aggs.map((a) => `import { aggregate as ${alias(a.context, a.name)} } from '${domainImport(a.context, a.name)}';`).join('\n');
   return `${HEADER}
 ${esm('http', `node:http`)}
-${esm('{ HttpError, runCommand, runQuery }', `./engine.js`)}
+${esm('{ HttpError, runCommand, runGet, runList, runQuery }', `./engine.js`)}
 ${imports}
 
 const aggregates = [${aggs.map((a) => alias(a.context, a.name)).join(', ')}];
 const MAX_BODY = 1024 * 1024;
 
 /**
- * The service over node:http: POST <route>/commands/<Command>, GET <route>/queries/<Query>.
+ * The service over node:http: POST <route>/commands/<Command>, GET <route>/queries/<Query>, and for every
+ * aggregate GET <route> (a page of all) and GET <route>/<id>.
  * @param {{ repository: import('./repositories/repository.js').Repository }} deps
  */
 export function createServer({ repository }) {
@@ -355,11 +420,28 @@ export function createServer({ repository }) {
     for (const name of Object.keys(aggregate.queries)) {
       routes.set(\`GET \${aggregate.route}/queries/\${name}\`, (url) => runQuery(repository, aggregate, name, url.searchParams));
     }
+    routes.set(\`GET \${aggregate.route}\`, (url) => runList(repository, aggregate, url.searchParams));
   }
+  /** GET <route>/<id> of the aggregate whose route the path continues. @param {string} method @param {string} path */
+  const byId = (method, path) => {
+    if (method !== 'GET') return undefined;
+    const slash = path.lastIndexOf('/');
+    const aggregate = aggregates.find((a) => a.route === path.slice(0, slash));
+    if (!aggregate || slash === path.length - 1) return undefined;
+    return async () => {
+      let raw;
+      try {
+        raw = decodeURIComponent(path.slice(slash + 1));
+      } catch {
+        throw new HttpError(400, 'MALFORMED_PATH', 'The identifier in the path is not valid percent-encoding');
+      }
+      return runGet(repository, aggregate, raw);
+    };
+  };
   return http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const route = routes.get(\`\${req.method} \${url.pathname}\`);
+      const route = routes.get(\`\${req.method} \${url.pathname}\`) ?? byId(req.method ?? '', url.pathname);
       if (!route) throw new HttpError(404, 'ROUTE_NOT_FOUND', \`No route \${req.method} \${url.pathname}\`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       const result = await route(url, body);
