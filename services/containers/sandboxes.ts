@@ -35,6 +35,8 @@ const MAX_SUBNET_ATTEMPTS = 64;
 const TOUCH_INTERVAL_MS = 1000;
 /** The advisory lock scope of a project's sandbox lifecycle (see lib/project-lock.ts). */
 const LIFECYCLE_LOCK = 'sandbox';
+/** How often a request to a sandbox's agent checks that the sandbox was not paused under it. */
+const AWAKE_CHECK_MS = 2000;
 
 export type Stack = 'node' | 'python' | 'go';
 
@@ -179,6 +181,35 @@ export class SandboxManager {
     const endpoint = this.endpointOf(projectId, await container.inspect());
     if (endpoint !== undefined) this.agents.set(projectId, endpoint);
     return endpoint ?? null;
+  }
+
+  /**
+   * Waits for `work` (a request to the sandbox's agent), resuming the sandbox should it be paused meanwhile: a
+   * pause can slip in between the resume that preceded a request and the request reaching the agent (another
+   * instance's idle sweep saw nothing running yet), and a paused agent would never answer.
+   */
+  async keepAwakeWhile<T>(projectId: string, stack: Stack, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const watch = () => {
+      timer = setTimeout(() => {
+        this.deps.docker
+          .getContainer(sandboxNames(projectId).container)
+          .inspect()
+          .then((info) => (info.State.Paused ? this.ensureRunning(projectId, stack) : undefined))
+          .catch(() => {}) // gone or failing: the request itself reports that
+          .finally(() => {
+            if (timer !== undefined) watch();
+          });
+      }, AWAKE_CHECK_MS);
+      timer.unref();
+    };
+    watch();
+    try {
+      return await work;
+    } finally {
+      clearTimeout(timer);
+      timer = undefined;
+    }
   }
 
   /** The agent's endpoint as the container's inspection shows it; undefined while it has no address yet. */

@@ -158,7 +158,8 @@ export class ContainersService {
     const endpoint = await this.deps.manager.agentEndpoint(projectId, stack);
     if (endpoint) {
       try {
-        return await agentExec(endpoint, { argv, cwd, env, timeoutMs: request.timeoutMs, stdin: request.stdin ?? '', outputLimit });
+        const exec = agentExec(endpoint, { argv, cwd, env, timeoutMs: request.timeoutMs, stdin: request.stdin ?? '', outputLimit });
+        return await this.deps.manager.keepAwakeWhile(projectId, stack, exec);
       } catch (err) {
         if (!(err instanceof AgentUnavailable)) throw err;
         // The agent did not answer (not up yet, or gone): the command did not run; docker exec is slower but sure.

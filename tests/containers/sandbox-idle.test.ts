@@ -85,4 +85,16 @@ describe('the idle sweep', () => {
     expect(await sweepLongAfterLastRequest(id)).toContain(id);
     expect(await state(id)).toBe('paused');
   });
+
+  it('resumes a sandbox paused under a command in flight (a pause another instance slipped in), and the command finishes', async () => {
+    const id = await runningSandbox();
+    const running = api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'sleep 1; echo finished', timeoutMs: 60_000 } });
+    await eventually(async () => (await t.services.sandboxes.liveWork(id))?.commands === 1, 'the agent counts the command');
+    // Paused behind the API's back, as a sweep that saw nothing running a moment earlier would.
+    await t.infra.docker.getContainer(`vf-sandbox-${id}`).pause();
+    const finished = await running;
+    expect(finished.status, finished.text).toBe(200);
+    expect(finished.body).toMatchObject({ exitCode: 0, stdout: 'finished\n' });
+    expect((await t.infra.docker.getContainer(`vf-sandbox-${id}`).inspect()).State.Paused).toBe(false);
+  });
 });
