@@ -46,6 +46,8 @@ export interface Config {
     diskBytes: number;
     /** Where the projects' disk images and their mount points are kept. */
     disksDir: string;
+    /** Limits of a project's own PostgreSQL (PROJECT_POSTGRES_MEMORY_MB, _CPU_MILLIS, _PIDS). */
+    postgres: { memoryBytes: number; cpus: number; pids: number };
   };
   images: SandboxImageSettings;
   /** Worker threads for work whose cost a user controls (IR checks, generation): see lib/worker-pool.ts. */
@@ -312,6 +314,12 @@ export function loadConfig(env: Env = process.env): Config {
       subnetPool: env.SANDBOX_SUBNET_POOL || '10.213.0.0/16',
       diskBytes: int(env, 'SANDBOX_DISK_MB', 2048, 16, 16 * 1024 * 1024) * 1024 * 1024,
       disksDir: path.join(dataDir, 'disks'),
+      /** A project's own PostgreSQL (its `services.postgres` setting), beside its sandbox. */
+      postgres: {
+        memoryBytes: int(env, 'PROJECT_POSTGRES_MEMORY_MB', 256, 64) * 1024 * 1024,
+        cpus: int(env, 'PROJECT_POSTGRES_CPU_MILLIS', 500, 100) / 1000,
+        pids: int(env, 'PROJECT_POSTGRES_PIDS', 128, 32),
+      },
     },
     images: sandboxImageSettings(env),
     workers: {

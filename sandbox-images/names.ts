@@ -22,3 +22,8 @@ export function baseImageName(tag = DEFAULT_IMAGE_TAG): string {
 export function sandboxImageName(stack: Stack, tag = DEFAULT_IMAGE_TAG): string {
   return `vaporform/sandbox-${stack}:${tag}`;
 }
+
+/** A project's own PostgreSQL (postgres/Dockerfile), built from the rootfs like the sandboxes. */
+export function postgresImageName(tag = DEFAULT_IMAGE_TAG): string {
+  return `vaporform/service-postgres:${tag}`;
+}

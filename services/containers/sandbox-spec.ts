@@ -49,6 +49,9 @@ export function sandboxNames(projectId: string) {
     homeVolume: `vf-home-${projectId}`,
     /** Mounted at AGENT_DIR: the agent's token, only between the API putting it there and the agent reading it. */
     agentVolume: `vf-agent-${projectId}`,
+    /** The project's own PostgreSQL (when its `services.postgres` setting is on), and its data. */
+    postgresContainer: `vf-pg-${projectId}`,
+    postgresVolume: `vf-pgdata-${projectId}`,
   };
 }
 
@@ -138,5 +141,77 @@ export function sandboxCreateOptions(options: {
       Privileged: false,
       RestartPolicy: { Name: 'no' },
     },
+  };
+}
+
+/** What a project's PostgreSQL may use (PROJECT_POSTGRES_*). */
+export type PostgresLimits = SandboxLimits;
+
+/** The project's PostgreSQL as its sandbox reaches it: this name on the project's network, nowhere else. */
+export const POSTGRES_HOST = 'postgres';
+export const POSTGRES_PORT = 5432;
+/** The role and database the app gets (made by sandbox-images/postgres/entrypoint.sh on the first start). */
+export const POSTGRES_USER = 'app';
+export const POSTGRES_DATABASE = 'app';
+/** The image's postgres user: owns the data volume and the password file. */
+export const POSTGRES_UID = 999;
+/** The data volume's mount point; the cluster is in `data/` below it. */
+export const POSTGRES_VOLUME_DIR = '/var/lib/postgresql';
+/** Put into the data volume (postgres, 0400) before each start; the entrypoint sets the role's password from it and deletes it. */
+export const POSTGRES_PASSWORD_FILE = 'app-password';
+
+/**
+ * A project's PostgreSQL, hardened like its sandbox where PostgreSQL allows: the image's postgres user (never root),
+ * no capability at all, no-new-privileges, a read-only root (tmpfs for the socket and /tmp), limits, no published
+ * port, only the project's network, where the sandbox finds it as `postgres`. No password in its environment.
+ */
+export function postgresCreateOptions(options: {
+  projectId: string;
+  image: string;
+  limits: PostgresLimits;
+  /** More labels (the deployment's). */
+  labels?: Record<string, string>;
+}): ContainerCreateOptions {
+  const names = sandboxNames(options.projectId);
+  const labels = { ...options.labels, [LABEL_PROJECT]: options.projectId };
+  return {
+    name: names.postgresContainer,
+    Image: options.image,
+    Hostname: POSTGRES_HOST,
+    User: `${POSTGRES_UID}:${POSTGRES_UID}`,
+    Env: [],
+    Labels: { ...labels, [LABEL_ROLE]: 'postgres' },
+    HostConfig: {
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Memory: options.limits.memoryBytes,
+      MemorySwap: options.limits.memoryBytes,
+      NanoCpus: Math.round(options.limits.cpus * 1e9),
+      PidsLimit: options.limits.pids,
+      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      // Sorts and hashes that spill, parallel workers' shared memory: small, counted against Memory.
+      ShmSize: 64 * 1024 * 1024,
+      // The socket's directory owned by postgres (Docker keeps the image's mode, 2775, and ignores `mode=`).
+      Tmpfs: {
+        '/run/postgresql': `rw,noexec,nosuid,nodev,uid=${POSTGRES_UID},gid=${POSTGRES_UID},size=1048576`,
+        '/tmp': 'rw,noexec,nosuid,nodev,size=67108864',
+      },
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: names.postgresVolume,
+          Target: POSTGRES_VOLUME_DIR,
+          // Made by Docker with the container, labelled for the reaper; its root (postgres, 0700) copied from the image.
+          VolumeOptions: { NoCopy: false, Labels: { ...labels, [LABEL_ROLE]: 'postgres' }, DriverConfig: { Name: 'local', Options: {} } },
+        },
+      ],
+      NetworkMode: names.network,
+      PortBindings: {},
+      PublishAllPorts: false,
+      Privileged: false,
+      RestartPolicy: { Name: 'no' },
+    },
+    NetworkingConfig: { EndpointsConfig: { [names.network]: { Aliases: [POSTGRES_HOST] } } },
   };
 }

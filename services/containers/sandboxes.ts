@@ -15,6 +15,7 @@ import { Throttle } from '../../lib/throttle.js';
 import { AgentUnavailable, agentActivity, type AgentActivity } from './agent-client.js';
 import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
+import type { ProjectPostgres } from './project-postgres.js';
 import {
   AGENT_DIR,
   AGENT_PORT,
@@ -32,6 +33,7 @@ import {
 import * as store from './store.js';
 
 const MAX_SUBNET_ATTEMPTS = 64;
+const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 const TOUCH_INTERVAL_MS = 1000;
 /** The advisory lock scope of a project's sandbox lifecycle (see lib/project-lock.ts). */
 const LIFECYCLE_LOCK = 'sandbox';
@@ -76,6 +78,11 @@ export interface SandboxManagerDeps {
   disks: SandboxDisks;
   /** Labels every Docker resource of a sandbox with the deployment's id. */
   deployment: DeploymentIdentity;
+  /**
+   * Each project's own PostgreSQL, run beside its sandbox while the project's `services.postgres` setting (which
+   * `enabled` reads) is on.
+   */
+  postgres: { service: ProjectPostgres; enabled: (projectId: string) => Promise<boolean> };
 }
 
 /** Where a sandbox's exec agent answers; null when the container predates the agent. */
@@ -137,6 +144,9 @@ export class SandboxManager {
       await container.remove({ force: true, v: false });
       ({ container, info } = await this.ensureCreated(projectId, stack));
     }
+    // Up before the sandbox, so that what the sandbox starts finds it. A PostgreSQL that fails does not keep the sandbox
+    // from starting (one could not fix anything then): the failure is reported, the app finds no database.
+    await this.syncPostgres(projectId, true).catch(this.deps.onError);
     if (info.State.Paused) await container.unpause();
     else if (!info.State.Running) {
       this.agents.delete(projectId); // a (re)started container may get another address
@@ -149,6 +159,52 @@ export class SandboxManager {
     }
     this.touch(projectId);
     return container;
+  }
+
+  /**
+   * Makes the project's PostgreSQL match its setting (only under the lifecycle lock): off, its container is removed (the
+   * data volume stays until the project is deleted); on, it runs when `sandboxRuns` (else it waits for the next start).
+   */
+  private async syncPostgres(projectId: string, sandboxRuns: boolean): Promise<void> {
+    const { service, enabled } = this.deps.postgres;
+    if (!(await enabled(projectId))) {
+      await service.remove(projectId);
+      return;
+    }
+    if (!sandboxRuns) return;
+    await this.allowPeers(projectId);
+    await service.ensureRunning(projectId);
+  }
+
+  /** After a change of the project's `services` setting: its PostgreSQL started or removed now, if need be. */
+  syncServices(projectId: string): Promise<void> {
+    return this.lifecycle(projectId, async () => {
+      const info = (await this.existing(projectId))?.info;
+      await this.syncPostgres(projectId, info?.State.Running === true && !info.State.Paused);
+    });
+  }
+
+  /** The PostgreSQL's variables for the project's commands (DATABASE_URL, PG*): what the app connects with. */
+  postgresEnv(projectId: string): Record<string, string> {
+    return this.deps.postgres.service.env(projectId);
+  }
+
+  /**
+   * Networks made before project services kept their containers apart (`enable_icc` false), which would keep the
+   * sandbox from its PostgreSQL: such a network is made anew and what was on it reconnected (a running sandbox gets a
+   * new address; its open connections break once).
+   */
+  private async allowPeers(projectId: string): Promise<void> {
+    const names = sandboxNames(projectId);
+    const network = this.deps.docker.getNetwork(names.network);
+    const info = (await network.inspect()) as { Options?: Record<string, string>; Containers?: Record<string, unknown> };
+    if (info.Options?.[ICC_OPTION] !== 'false') return;
+    const attached = Object.keys(info.Containers ?? {});
+    for (const id of attached) await network.disconnect({ Container: id, Force: true });
+    await network.remove();
+    await this.ensureNetwork(projectId);
+    for (const id of attached) await this.deps.docker.getNetwork(names.network).connect({ Container: id });
+    this.agents.delete(projectId);
   }
 
   /** The token the project's exec agent accepts: derived from the server secret, so nothing is stored. */
@@ -345,7 +401,8 @@ export class SandboxManager {
           IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gateway }] },
           Options: {
             'com.docker.network.bridge.name': names.bridge,
-            'com.docker.network.bridge.enable_icc': 'false',
+            // The sandbox reaches the project's own services (its PostgreSQL); nothing else is ever on this network.
+            [ICC_OPTION]: 'true',
           },
         });
         return;
@@ -404,6 +461,7 @@ export class SandboxManager {
       const info = await this.inspectOrNotFound(container);
       if (info.State.Paused) await container.unpause();
       if (info.State.Running) await container.stop({ t: 5 });
+      await this.deps.postgres.service.stop(projectId);
       this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'stopped');
@@ -429,6 +487,7 @@ export class SandboxManager {
       const work = await this.liveWork(projectId).catch(() => null);
       if (work !== null && Object.values(work).some((count) => count > 0)) return;
       await container.pause();
+      await this.deps.postgres.service.pause(projectId);
       await store.setState(this.deps.db, projectId, 'paused');
       this.deps.onChange(projectId, 'paused');
     });
@@ -458,12 +517,13 @@ export class SandboxManager {
     return demuxToText(buffer);
   }
 
-  /** Removes the container only: the workspace and home volumes stay for the next one. */
+  /** Removes the container (and its PostgreSQL's) only: the volumes stay for the next ones. */
   removeContainer(projectId: string): Promise<void> {
     return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       await this.inspectOrNotFound(container);
       await container.remove({ force: true, v: false });
+      await this.deps.postgres.service.remove(projectId);
       this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'absent');
@@ -491,6 +551,8 @@ export class SandboxManager {
       } catch (err) {
         if (dockerStatus(err) !== 404) throw err;
       }
+      // The project's PostgreSQL and its data go too (its data is not part of the snapshot).
+      await this.deps.postgres.service.destroy(projectId);
       for (const volume of [names.workspaceVolume, names.homeVolume, names.agentVolume]) {
         await docker
           .getVolume(volume)

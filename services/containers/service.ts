@@ -24,7 +24,16 @@ export type AuthorizeProject = (
   principal: Principal,
   projectId: string,
   permission: Permission,
-) => Promise<{ id: string; stack: Stack; previewPort: number }>;
+) => Promise<AuthorizedProject>;
+
+/** What this service needs of a project the caller may act on. */
+export interface AuthorizedProject {
+  id: string;
+  stack: Stack;
+  previewPort: number;
+  /** Its `services` setting: with `postgres`, commands get the project PostgreSQL's variables. */
+  services: { postgres: boolean };
+}
 
 export interface ContainersServiceDeps {
   docker: Docker;
@@ -117,7 +126,7 @@ export class ContainersService {
   /** A command for a caller with "execute": the project's secrets in its environment, their values redacted from its output. */
   async exec(principal: Principal, projectId: string, request: ExecRequest): Promise<ExecResult> {
     const project = await this.deps.authorize(principal, projectId, 'execute');
-    const { env, redactor } = await this.secretEnv(principal, projectId, request.env, 'exec');
+    const { env, redactor } = await this.secretEnv(principal, project, request.env, 'exec');
     try {
       return redactResult(await this.run(projectId, project.stack, { ...request, env }), redactor);
     } catch (err) {
@@ -126,19 +135,21 @@ export class ContainersService {
   }
 
   /**
-   * The caller's variables over the project's secrets (the caller's own, checked first, win a clash). Only callers
-   * that were checked for "execute" get here.
+   * The caller's variables over the project's secrets over its services' variables (DATABASE_URL, PG*): the caller's
+   * own, checked first, win a clash, and a secret of the same name wins over a service's (a project that keeps its
+   * database elsewhere says so with a secret). Only callers that were checked for "execute" get here.
    */
   private async secretEnv(
     principal: Principal,
-    projectId: string,
+    project: AuthorizedProject,
     given: Record<string, string> | undefined,
     context: string,
   ): Promise<{ env: Record<string, string> | undefined; redactor: Redactor }> {
     validateEnv(given);
-    if (!this.deps.secrets) return { env: given, redactor: Redactor.none };
-    const secrets = await this.deps.secrets.projectEnv(principal, projectId, context);
-    return { env: { ...secrets.env, ...given }, redactor: secrets.redactor };
+    const services = project.services.postgres ? this.deps.manager.postgresEnv(project.id) : {};
+    if (!this.deps.secrets) return { env: { ...services, ...given }, redactor: Redactor.none };
+    const secrets = await this.deps.secrets.projectEnv(principal, project.id, context);
+    return { env: { ...services, ...secrets.env, ...given }, redactor: secrets.redactor };
   }
 
   private redactor(projectId: string): Promise<Redactor> {
@@ -181,7 +192,7 @@ export class ContainersService {
     if (request.timeoutMs > this.deps.config.execTimeoutMs) {
       throw new AppError('VALIDATION_FAILED', `timeoutMs may be at most ${this.deps.config.execTimeoutMs}`);
     }
-    const { env, redactor } = await this.secretEnv(principal, projectId, request.env, 'exec.stream');
+    const { env, redactor } = await this.secretEnv(principal, project, request.env, 'exec.stream');
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     const container = await this.deps.manager.ensureRunning(projectId, project.stack);
     if (redactor.empty) return startExec(this.deps.docker, container, { ...request, env, cwd }, output);
@@ -198,8 +209,8 @@ export class ContainersService {
 
   /** The project's secrets as a new terminal's environment (`NAME=value` lines), for a caller with "execute". */
   async terminalEnv(principal: Principal, projectId: string): Promise<string[]> {
-    await this.deps.authorize(principal, projectId, 'execute');
-    const { env } = await this.secretEnv(principal, projectId, undefined, 'terminal');
+    const project = await this.deps.authorize(principal, projectId, 'execute');
+    const { env } = await this.secretEnv(principal, project, undefined, 'terminal');
     return validateEnv(env);
   }
 
@@ -237,7 +248,7 @@ export class ContainersService {
       throw new AppError('VALIDATION_FAILED', `The command may be at most ${agentProcesses.MAX_PROCESS_COMMAND_BYTES} bytes`);
     }
     if (command.includes('\0')) throw new AppError('VALIDATION_FAILED', 'The command contains a NUL byte');
-    const env = validateEnv((await this.secretEnv(principal, projectId, request.env, options.context ?? 'process')).env);
+    const env = validateEnv((await this.secretEnv(principal, project, request.env, options.context ?? 'process')).env);
     const cwd = await this.resolveCwd(projectId, project.stack, request.cwd);
     let used: { url: string; token: string } | undefined;
     const info = await this.withAgent(projectId, project.stack, (endpoint) => {
@@ -368,6 +379,11 @@ export class ContainersService {
       throw new AppError('INVALID_PATH', 'The working directory is not a directory', { cwd });
     }
     return resolved.parts.length === 0 ? WORKSPACE : `${WORKSPACE}/${relPath(resolved.parts)}`;
+  }
+
+  /** After a change of the project's `services` setting: its PostgreSQL started or removed now (see SandboxManager). */
+  syncServices(projectId: string): Promise<void> {
+    return this.deps.manager.syncServices(projectId);
   }
 
   /** Run before a project is deleted: snapshot the workspace, then remove everything of the sandbox. */

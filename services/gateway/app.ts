@@ -50,6 +50,7 @@ import {
   SandboxDisks,
   DeploymentIdentity,
   reapOrphans,
+  ProjectPostgres,
   SandboxManager,
   sandboxEvents,
   type Docker,
@@ -79,6 +80,8 @@ export interface Infrastructure {
   objects: ObjectStore;
   /** The image of a stack's sandboxes (sandbox-images/ builds them). */
   imageFor: (stack: Stack) => string;
+  /** The image of projects' own PostgreSQL (sandbox-images/postgres). */
+  postgresImage: string;
 }
 
 export interface Services {
@@ -150,6 +153,16 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     agentSecret: config.auth.jwtSecret,
     disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes, deployment }),
     deployment,
+    postgres: {
+      service: new ProjectPostgres({
+        docker: infra.docker,
+        image: infra.postgresImage,
+        limits: config.sandbox.postgres,
+        secret: config.auth.jwtSecret,
+        deployment,
+      }),
+      enabled: (projectId) => projects.postgresEnabled(projectId),
+    },
   });
   const containers = new ContainersService({
     docker: infra.docker,
@@ -178,6 +191,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     limits: { searchTimeoutMs: Math.min(DEFAULT_FILES_LIMITS.searchTimeoutMs, config.sandbox.execTimeoutMs) },
     onError,
   });
+  // Turning a project's PostgreSQL on starts it now when the sandbox runs; turning it off removes its container.
+  projects.onServicesChange((projectId) => containers.syncServices(projectId));
   // A project's sandbox goes with it, its workspace saved as a snapshot first.
   projects.onDelete(async (projectId) => {
     await files.stopWatching(projectId);

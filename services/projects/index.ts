@@ -7,6 +7,8 @@ export {
   type NewProject,
   type ProjectPatch,
   type ProjectDeleteHook,
+  type ProjectServices,
+  type ProjectServicesHook,
   type UserDirectory,
   type Stack,
   type ProjectStatus,

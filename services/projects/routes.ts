@@ -27,6 +27,7 @@ const projectSchema = {
     'stack',
     'status',
     'previewPort',
+    'services',
     'createdAt',
     'updatedAt',
     'role',
@@ -40,6 +41,13 @@ const projectSchema = {
     stack: { type: 'string', enum: STACKS },
     status: { type: 'string', enum: STATUSES },
     previewPort: { type: 'integer', description: 'The port inside the sandbox that /preview/:projectId/ serves' },
+    services: {
+      type: 'object',
+      required: ['postgres'],
+      properties: {
+        postgres: { type: 'boolean', description: "A PostgreSQL of the project's own, reached from its sandbox as DATABASE_URL" },
+      },
+    },
     createdAt: dateTimeSchema,
     updatedAt: dateTimeSchema,
     role: { type: 'string', enum: ROLES, description: "The caller's role in the project" },
@@ -62,6 +70,12 @@ const memberSchema = {
 const nameSchema = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const slugSchema = { type: 'string', pattern: SLUG_PATTERN, maxLength: 63 } as const;
 const descriptionSchema = { type: 'string', maxLength: 2000 } as const;
+const servicesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { postgres: { type: 'boolean' } },
+} as const;
 
 
 const memberParams = {
@@ -96,6 +110,7 @@ export async function projectsRoutes(
             slug: slugSchema,
             description: descriptionSchema,
             stack: { type: 'string', enum: STACKS },
+            services: servicesSchema,
           },
         },
         response: { 201: projectSchema, ...errorResponses },
@@ -171,6 +186,7 @@ export async function projectsRoutes(
             stack: { type: 'string', enum: STACKS },
             status: { type: 'string', enum: STATUSES },
             previewPort: { type: 'integer', minimum: 1, maximum: 65535 },
+            services: servicesSchema,
           },
         },
         response: { 200: projectSchema, ...errorResponses },

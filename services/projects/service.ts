@@ -17,6 +17,8 @@ export interface Project {
   status: store.ProjectStatus;
   /** The port inside the sandbox that the preview serves. */
   previewPort: number;
+  /** What Vaporform runs beside the sandbox for the project's app. */
+  services: ProjectServices;
   createdAt: string;
   updatedAt: string;
   /** The caller's role, and what the caller may do here (an API key may narrow it). */
@@ -37,17 +39,27 @@ export interface ProjectPage {
   nextCursor: string | null;
 }
 
+/** Services Vaporform runs for a project's app, on the project's network only. */
+export interface ProjectServices {
+  /** A PostgreSQL of its own: DATABASE_URL and PG* in every command's environment. */
+  postgres: boolean;
+}
+
 export interface NewProject {
   name: string;
   slug?: string | undefined;
   description?: string | undefined;
   stack: store.Stack;
+  services?: Partial<ProjectServices> | undefined;
 }
 
-export type ProjectPatch = Partial<Pick<NewProject, 'name' | 'slug' | 'description' | 'stack'>> & {
+export type ProjectPatch = Partial<Pick<NewProject, 'name' | 'slug' | 'description' | 'stack' | 'services'>> & {
   status?: store.ProjectStatus | undefined;
   previewPort?: number | undefined;
 };
+
+/** Runs after a project's `services` setting changed (start or remove its containers, say). */
+export type ProjectServicesHook = (projectId: string, services: ProjectServices) => Promise<void>;
 
 /** How the projects service names people; the auth service provides it. */
 export interface UserDirectory {
@@ -75,6 +87,7 @@ function toProject(row: store.ProjectRow, role: Role, permissions: Permission[])
     stack: row.stack,
     status: row.status,
     previewPort: row.preview_port,
+    services: { postgres: row.service_postgres },
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     role,
@@ -106,12 +119,23 @@ function decodeCursor(raw: string): store.PageCursor {
 
 export class ProjectsService {
   private readonly deleteHooks: ProjectDeleteHook[] = [];
+  private readonly servicesHooks: ProjectServicesHook[] = [];
 
   constructor(private readonly deps: ProjectsServiceDeps) {}
 
   /** Lets another service clean up after a project (its sandbox, its files) before the project is gone. */
   onDelete(hook: ProjectDeleteHook): void {
     this.deleteHooks.push(hook);
+  }
+
+  /** Lets another service follow a change of a project's `services` setting (run after the change is stored). */
+  onServicesChange(hook: ProjectServicesHook): void {
+    this.servicesHooks.push(hook);
+  }
+
+  /** Whether the project's PostgreSQL is on (for the sandbox manager, which checked nobody: no caller here). */
+  postgresEnabled(projectId: string): Promise<boolean> {
+    return store.projectServicePostgres(this.deps.db, projectId);
   }
 
   /**
@@ -151,6 +175,7 @@ export class ProjectsService {
             slug,
             description: input.description?.trim() ?? '',
             stack: input.stack,
+            servicePostgres: input.services?.postgres ?? false,
           });
           await store.insertMember(tx, project.id, principal.userId, 'owner');
           return project;
@@ -202,6 +227,9 @@ export class ProjectsService {
     if (patch.stack !== undefined) changes.stack = patch.stack;
     if (patch.status !== undefined) changes.status = patch.status;
     if (patch.previewPort !== undefined) changes.preview_port = patch.previewPort;
+    if (patch.services?.postgres !== undefined && patch.services.postgres !== current.services.postgres) {
+      changes.service_postgres = patch.services.postgres;
+    }
     if (Object.keys(changes).length === 0) return current;
     let row: store.ProjectRow;
     try {
@@ -214,6 +242,10 @@ export class ProjectsService {
     }
     const project = toProject(row, current.role, current.permissions);
     await this.publish(principal, projectId, 'project.updated', { changes });
+    // The setting is stored first: a hook that fails leaves it in force, applied at the sandbox's next start.
+    if (changes.service_postgres !== undefined) {
+      for (const hook of this.servicesHooks) await hook(projectId, project.services);
+    }
     return project;
   }
 

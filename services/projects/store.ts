@@ -14,6 +14,7 @@ export interface ProjectRow {
   stack: Stack;
   status: ProjectStatus;
   preview_port: number;
+  service_postgres: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -29,16 +30,16 @@ export interface MemberRow {
 }
 
 const PROJECT_COLUMNS =
-  'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.preview_port, p.created_at, p.updated_at';
+  'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.preview_port, p.service_postgres, p.created_at, p.updated_at';
 
 export async function insertProject(
   db: Queryable,
-  project: { createdBy: string; name: string; slug: string; description: string; stack: Stack },
+  project: { createdBy: string; name: string; slug: string; description: string; stack: Stack; servicePostgres: boolean },
 ): Promise<ProjectRow> {
   const { rows } = await db.query<ProjectRow>(
-    `INSERT INTO projects AS p (created_by, name, slug, description, stack) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO projects AS p (created_by, name, slug, description, stack, service_postgres) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${PROJECT_COLUMNS}`,
-    [project.createdBy, project.name, project.slug, project.description, project.stack],
+    [project.createdBy, project.name, project.slug, project.description, project.stack, project.servicePostgres],
   );
   return rows[0]!;
 }
@@ -109,6 +110,12 @@ export async function visibleProjectIds(db: Queryable, userId: string, projectId
   return rows.map((row) => row.project_id);
 }
 
+/** Whether the project's PostgreSQL is on; false for a project that does not exist. */
+export async function projectServicePostgres(db: Queryable, projectId: string): Promise<boolean> {
+  const { rows } = await db.query<{ service_postgres: boolean }>('SELECT service_postgres FROM projects WHERE id = $1', [projectId]);
+  return rows[0]?.service_postgres ?? false;
+}
+
 /** Of `projectIds`, those that exist. */
 export async function existingProjectIds(db: Queryable, projectIds: string[]): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>('SELECT id FROM projects WHERE id = ANY($1::uuid[])', [projectIds]);
@@ -118,7 +125,7 @@ export async function existingProjectIds(db: Queryable, projectIds: string[]): P
 export async function updateProject(
   db: Queryable,
   projectId: string,
-  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status' | 'preview_port'>>,
+  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status' | 'preview_port' | 'service_postgres'>>,
 ): Promise<ProjectRow> {
   const columns = Object.keys(patch) as Array<keyof typeof patch>;
   const sets = columns.map((column, i) => `${column} = $${i + 2}`);
