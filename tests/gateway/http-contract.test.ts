@@ -62,6 +62,7 @@ describe('health and readiness', () => {
       expect(response.status).toBe(503);
       expect(response.body.components.sandboxImages.status).toBe('down');
       expect(response.body.components.sandboxImages.error).toContain('vaporform/sandbox-node:never-built');
+      expect(response.body.components.sandboxImages.error).toContain('vaporform/service-postgres:never-built');
       expect(response.body.components.sandboxImages.error).toContain('npm run images:build');
       expect(response.body.components.docker.status).toBe('up');
     } finally {

@@ -9,6 +9,7 @@ import {
   baseImageName,
   ensureSandboxImages,
   HASH_LABEL,
+  postgresImageName,
   sandboxImageName as taggedImageName,
   STACKS,
   type SandboxImageResult,
@@ -38,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!docker) return;
   await removeThrowaways(docker, LABEL);
-  for (const name of [taggedImageName('python', scratchTag), baseImageName(scratchTag)]) {
+  for (const name of [taggedImageName('python', scratchTag), postgresImageName(scratchTag), baseImageName(scratchTag)]) {
     await docker.getImage(name).remove().catch(() => {});
   }
 });
@@ -56,6 +57,7 @@ describe('sandbox images', () => {
       'vaporform/rootfs:bookworm',
       baseImageName(tag),
       ...STACKS.map(sandboxImageName),
+      postgresImageName(tag),
     ]);
     for (const image of first) {
       const info = await docker.getImage(image.name).inspect();
@@ -128,6 +130,18 @@ describe('sandbox images', () => {
     expect(lines.at(-1)).toBe('hello from go');
   });
 
+  it('postgres: PostgreSQL 15 as the postgres user (uid 999), its entrypoint refusing a first start without a password', async () => {
+    const image = postgresImageName(tag);
+    const info = await docker.getImage(image).inspect();
+    expect(info.Config.User).toBe('999:999');
+    expect(info.Config.Entrypoint).toEqual(['/usr/local/bin/vaporform-postgres']);
+    expect(info.Config.Env).toEqual(expect.arrayContaining([expect.stringMatching(/^PATH=\/usr\/lib\/postgresql\/15\/bin:/)]));
+    // The entrypoint runs (the helper's command is only its arguments): no password handed over, no cluster made.
+    const result = await runInImage(docker, image, 'ignored', { label: LABEL });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('first start without a password file');
+  });
+
   it('builds an image whose tag does not carry its current inputs, and nothing the second time', async () => {
     // Another tag for the same base recipe: found current under its new name, while the python image under that tag
     // is missing, so it really goes through docker build (quick: the layers are in Docker's cache).
@@ -140,6 +154,7 @@ describe('sandbox images', () => {
       ['rootfs', 'skipped'],
       ['base', 'skipped'],
       ['python', 'built'],
+      ['postgres', 'built'],
     ]);
     const python = built.find((image) => image.image === 'python')!;
     expect(python.name).toBe(taggedImageName('python', scratchTag));

@@ -1,0 +1,229 @@
+/**
+ * A project's own PostgreSQL (its `services.postgres` setting): the app in the sandbox reaches it with DATABASE_URL,
+ * its data outlives the sandbox's restarts and the setting's being turned off, nobody else reaches it (another
+ * project's sandbox, the host through a published port), it is hardened, and it goes with its project.
+ */
+import { describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { LABEL_DEPLOYMENT, LABEL_PROJECT, LABEL_ROLE, sandboxNames } from '../../services/containers/sandbox-spec.js';
+import { signUp } from '../helpers/http.js';
+import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
+
+const suite = sandboxSuite('project-pg');
+
+/** Connects with DATABASE_URL and runs one statement; prints the rows as JSON. */
+const QUERY_SCRIPT = `
+const { Client } = require('pg');
+const client = new Client({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 10000 });
+client.connect()
+  .then(() => client.query(process.argv[2]))
+  .then((result) => { console.log(JSON.stringify(result.rows)); return client.end(); })
+  .catch((err) => { console.error(err.message); process.exit(1); });
+`;
+
+/** A TCP connection attempt from a sandbox: "open", or why not. */
+const CONNECT_SCRIPT = `
+const socket = require('net').connect(Number(process.argv[2]), process.argv[1]);
+socket.setTimeout(3000);
+socket.on('connect', () => { console.log('open'); process.exit(0); });
+socket.on('timeout', () => { console.log('timeout'); process.exit(0); });
+socket.on('error', (err) => { console.log(err.code); process.exit(0); });
+`;
+
+async function createWithPostgres(): Promise<string> {
+  const created = await suite.api.post('/api/v1/projects', {
+    token: suite.owner.accessToken,
+    body: { name: 'with postgres', stack: 'node', services: { postgres: true } },
+  });
+  expect(created.status, created.text).toBe(201);
+  expect(created.body.services).toEqual({ postgres: true });
+  return created.body.id;
+}
+
+async function query(projectId: string, sql: string): Promise<unknown> {
+  const result = await exec(suite.api, suite.owner, projectId, ['node', 'pgcheck/query.js', sql], { timeoutMs: 30_000 });
+  expect(result.exitCode, `${sql}\n${result.stderr}`).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+async function inspect(name: string): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await suite.app.infra.docker.getContainer(name).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw err;
+  }
+}
+
+async function volumeExists(name: string): Promise<boolean> {
+  try {
+    await suite.app.infra.docker.getVolume(name).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+async function setPostgres(projectId: string, postgres: boolean): Promise<void> {
+  const patched = await suite.api.patch(`/api/v1/projects/${projectId}`, { token: suite.owner.accessToken, body: { services: { postgres } } });
+  expect(patched.status, patched.text).toBe(200);
+  expect(patched.body.services).toEqual({ postgres });
+}
+
+describe('project PostgreSQL', () => {
+  let id = '';
+  let password = '';
+
+  it('is reached from the sandbox with DATABASE_URL; its data survives a restart of the sandbox', { timeout: 240_000 }, async () => {
+    id = await createWithPostgres();
+    password = suite.app.services.sandboxes.postgresEnv(id).PGPASSWORD!;
+    expect(password).toMatch(/^[0-9a-f]{64}$/);
+    expect(await sh(suite.api, suite.owner, id, 'echo "$PGHOST $PGPORT $PGUSER $PGDATABASE"')).toBe('postgres 5432 app app');
+    expect(await sh(suite.api, suite.owner, id, 'echo "$DATABASE_URL"')).toBe(`postgres://app:${password}@postgres:5432/app`);
+
+    const install = await exec(
+      suite.api,
+      suite.owner,
+      id,
+      'mkdir -p pgcheck && cd pgcheck && npm init -y >/dev/null && npm install --no-audit --no-fund pg@8',
+      { timeoutMs: 150_000 },
+    );
+    expect(install.exitCode, install.stderr).toBe(0);
+    await exec(suite.api, suite.owner, id, ['sh', '-c', 'cat > pgcheck/query.js'], { stdin: QUERY_SCRIPT });
+
+    await query(id, 'CREATE TABLE books (isbn text PRIMARY KEY, title text NOT NULL)');
+    await query(id, "INSERT INTO books VALUES ('978-0', 'Dune'), ('978-1', 'Emma')");
+    expect(await query(id, 'SELECT isbn, title FROM books ORDER BY isbn')).toEqual([
+      { isbn: '978-0', title: 'Dune' },
+      { isbn: '978-1', title: 'Emma' },
+    ]);
+    expect(await query(id, 'SELECT current_user AS who, rolsuper FROM pg_roles WHERE rolname = current_user')).toEqual([
+      { who: 'app', rolsuper: false },
+    ]);
+
+    const restarted = await suite.api.post(`/api/v1/projects/${id}/sandbox/restart`, { token: suite.owner.accessToken });
+    expect(restarted.status, restarted.text).toBe(200);
+    expect((await inspect(sandboxNames(id).postgresContainer))?.State.Running).toBe(true);
+    expect(await query(id, 'SELECT count(*)::int AS n FROM books')).toEqual([{ n: 2 }]);
+  });
+
+  it('is hardened, on the project network only, with no published port and no password in any configuration', async () => {
+    const names = sandboxNames(id);
+    const info = (await inspect(names.postgresContainer))!;
+    expect(info.Config.User).toBe('999:999');
+    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(info.HostConfig.MemorySwap).toBe(256 * 1024 * 1024);
+    expect(info.HostConfig.PidsLimit).toBe(128);
+    expect(info.HostConfig.NanoCpus).toBe(0.5e9);
+    expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/run/postgresql', '/tmp']);
+    expect(info.HostConfig.PublishAllPorts).toBe(false);
+    expect(Object.keys(info.HostConfig.PortBindings ?? {})).toEqual([]);
+    expect(Object.values(info.NetworkSettings.Ports ?? {}).every((bindings) => bindings === null)).toBe(true);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([names.network]);
+    expect(info.NetworkSettings.Networks[names.network]!.Aliases).toContain('postgres');
+    expect(info.Config.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'postgres' });
+    expect(info.Config.Labels[LABEL_DEPLOYMENT]).toMatch(/^[0-9a-f-]{36}$/);
+    const volume = await suite.app.infra.docker.getVolume(names.postgresVolume).inspect();
+    expect(volume.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'postgres' });
+    // The server runs as the postgres user: PID 1 and every backend.
+    const top = (await suite.app.infra.docker.getContainer(names.postgresContainer).top({ ps_args: '-o pid,uid' })) as { Processes: string[][] };
+    expect(top.Processes.length).toBeGreaterThan(1);
+    expect(top.Processes.map((row) => row[1]!.trim())).toEqual(top.Processes.map(() => '999'));
+
+    expect(JSON.stringify(info)).not.toContain(password);
+    expect(JSON.stringify(await inspect(names.container))).not.toContain(password);
+  });
+
+  it('cannot be reached from another project\'s sandbox', { timeout: 60_000 }, async () => {
+    const ip = (await inspect(sandboxNames(id).postgresContainer))!.NetworkSettings.Networks[sandboxNames(id).network]!.IPAddress;
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const other = await suite.project('node');
+    const direct = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, ip, '5432'], { timeoutMs: 20_000 });
+    expect(direct.stdout.trim()).not.toBe('open');
+    const byName = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, 'postgres', '5432'], { timeoutMs: 20_000 });
+    expect(byName.stdout.trim()).toBe('ENOTFOUND');
+    expect(await sh(suite.api, suite.owner, other, 'echo "${DATABASE_URL:-none} ${PGPASSWORD:-none}"')).toBe('none none');
+    // Its own sandbox does reach it, the same way.
+    expect(await sh(suite.api, suite.owner, id, `node -e "${CONNECT_SCRIPT.replaceAll('"', '\\"')}" postgres 5432`)).toBe('open');
+  });
+
+  it('a secret of the same name wins over the service\'s variable; the caller\'s own env wins over both', async () => {
+    const put = await suite.api.post(`/api/v1/projects/${id}/secrets`, { token: suite.owner.accessToken, body: { name: 'PGDATABASE', value: 'elsewhere' } });
+    expect(put.status, put.text).toBe(201);
+    // (Compared in the sandbox: a secret's value is redacted from output.)
+    expect(await sh(suite.api, suite.owner, id, 'test "$PGDATABASE" = elsewhere && echo "secret $PGUSER"')).toBe('secret app');
+    const given = await exec(suite.api, suite.owner, id, 'echo "$PGDATABASE"', { env: { PGDATABASE: 'mine' } });
+    expect(given.stdout.trim()).toBe('mine');
+    const removed = await suite.api.delete(`/api/v1/projects/${id}/secrets/PGDATABASE`, { token: suite.owner.accessToken });
+    expect(removed.status).toBeLessThan(300);
+  });
+
+  it('turned off: its container goes, its data stays for when it is turned on again', { timeout: 120_000 }, async () => {
+    const names = sandboxNames(id);
+    await setPostgres(id, false);
+    expect(await inspect(names.postgresContainer)).toBeNull();
+    expect(await volumeExists(names.postgresVolume)).toBe(true);
+    expect(await sh(suite.api, suite.owner, id, 'echo "${DATABASE_URL:-none}"')).toBe('none');
+
+    await setPostgres(id, true);
+    expect((await inspect(names.postgresContainer))?.State.Running).toBe(true);
+    expect(await query(id, 'SELECT title FROM books ORDER BY isbn')).toEqual([{ title: 'Dune' }, { title: 'Emma' }]);
+  });
+
+  it('is paused and stopped with the sandbox', { timeout: 60_000 }, async () => {
+    const names = sandboxNames(id);
+    await suite.app.services.sandboxes.pause(id);
+    expect((await inspect(names.postgresContainer))?.State.Paused).toBe(true);
+    expect(await query(id, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect((await inspect(names.postgresContainer))?.State.Paused).toBe(false);
+    const stopped = await suite.api.post(`/api/v1/projects/${id}/sandbox/stop`, { token: suite.owner.accessToken });
+    expect(stopped.status).toBe(200);
+    expect((await inspect(names.postgresContainer))?.State.Running).toBe(false);
+    expect(await query(id, 'SELECT count(*)::int AS n FROM books')).toEqual([{ n: 2 }]);
+  });
+
+  it('another user cannot see or toggle it; bad input is VALIDATION_FAILED', async () => {
+    const stranger = await signUp(suite.api, 'project-pg-stranger');
+    const foreign = await suite.api.patch(`/api/v1/projects/${id}`, { token: stranger.accessToken, body: { services: { postgres: false } } });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('PROJECT_NOT_FOUND');
+    expect((await inspect(sandboxNames(id).postgresContainer))?.State.Running).toBe(true);
+
+    for (const services of [{ postgres: 'maybe' }, { redis: true }, {}, 'yes', null, { postgres: 'on' }]) {
+      const patched = await suite.api.patch(`/api/v1/projects/${id}`, { token: suite.owner.accessToken, body: { services } });
+      expect(patched.status, JSON.stringify(services)).toBe(400);
+      expect(patched.body.error.code).toBe('VALIDATION_FAILED');
+      const created = await suite.api.post('/api/v1/projects', { token: suite.owner.accessToken, body: { name: 'bad', stack: 'node', services } });
+      expect(created.status, JSON.stringify(services)).toBe(400);
+      expect(created.body.error.code).toBe('VALIDATION_FAILED');
+    }
+    const got = await suite.api.get(`/api/v1/projects/${id}`, { token: suite.owner.accessToken });
+    expect(got.body.services).toEqual({ postgres: true });
+  });
+
+  it('goes with its project, container and data', { timeout: 60_000 }, async () => {
+    const names = sandboxNames(id);
+    const deleted = await suite.api.delete(`/api/v1/projects/${id}`, { token: suite.owner.accessToken });
+    expect(deleted.status).toBe(204);
+    expect(await inspect(names.postgresContainer)).toBeNull();
+    expect(await volumeExists(names.postgresVolume)).toBe(false);
+  });
+
+  it('is removed by the reaper when its project is gone without the clean-up', { timeout: 120_000 }, async () => {
+    const orphan = await createWithPostgres();
+    await sh(suite.api, suite.owner, orphan, 'true');
+    const names = sandboxNames(orphan);
+    expect((await inspect(names.postgresContainer))?.State.Running).toBe(true);
+    // The row goes without the deletion's hooks, as when a deletion's clean-up failed half-way.
+    await suite.app.infra.db.query('DELETE FROM projects WHERE id = $1', [orphan]);
+    expect(await suite.app.services.reapSandboxes()).toContain(orphan);
+    expect(await inspect(names.postgresContainer)).toBeNull();
+    expect(await volumeExists(names.postgresVolume)).toBe(false);
+  });
+});
