@@ -215,6 +215,35 @@ describe('project PostgreSQL', () => {
     expect(await volumeExists(names.postgresVolume)).toBe(false);
   });
 
+  it('turned on in a running sandbox whose network predates it (containers kept apart): the network is made anew', { timeout: 120_000 }, async () => {
+    const docker = suite.app.infra.docker;
+    const old = await suite.project('node');
+    await sh(suite.api, suite.owner, old, 'true');
+    const names = sandboxNames(old);
+    // The network as it was made before project services: enable_icc false.
+    const network = docker.getNetwork(names.network);
+    const before = (await network.inspect()) as { Labels: Record<string, string>; IPAM: { Config: Array<{ Subnet: string; Gateway: string }> } };
+    const sandbox = (await inspect(names.container))!.Id;
+    await network.disconnect({ Container: sandbox, Force: true });
+    await network.remove();
+    await docker.createNetwork({
+      Name: names.network,
+      Driver: 'bridge',
+      Labels: before.Labels,
+      IPAM: { Driver: 'default', Config: before.IPAM.Config },
+      Options: { 'com.docker.network.bridge.name': names.bridge, 'com.docker.network.bridge.enable_icc': 'false' },
+    });
+    await docker.getNetwork(names.network).connect({ Container: sandbox });
+    suite.app.services.sandboxes.forgetAgent(old);
+
+    await setPostgres(old, true);
+    const after = (await docker.getNetwork(names.network).inspect()) as { Options: Record<string, string>; Labels: Record<string, string> };
+    expect(after.Options['com.docker.network.bridge.enable_icc']).toBe('true');
+    expect(after.Labels).toEqual(before.Labels);
+    expect((await inspect(names.container))?.State.Running).toBe(true);
+    expect(await sh(suite.api, suite.owner, old, `node -e "${CONNECT_SCRIPT.replaceAll('"', '\\"')}" postgres 5432`)).toBe('open');
+  });
+
   it('is removed by the reaper when its project is gone without the clean-up', { timeout: 120_000 }, async () => {
     const orphan = await createWithPostgres();
     await sh(suite.api, suite.owner, orphan, 'true');
