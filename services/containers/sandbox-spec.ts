@@ -210,7 +210,8 @@ export function postgresCreateOptions(options: {
       PortBindings: {},
       PublishAllPorts: false,
       Privileged: false,
-      RestartPolicy: { Name: 'no' },
+      // Nothing else would bring it back while its sandbox runs (an OOM-killed postmaster, say); a stop is no failure.
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
     },
     NetworkingConfig: { EndpointsConfig: { [names.network]: { Aliases: [POSTGRES_HOST] } } },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sandboxCreateOptions, sandboxNames, sandboxSubnet } from '../../services/containers/index.js';
+import { postgresCreateOptions, sandboxCreateOptions, sandboxNames, sandboxSubnet } from '../../services/containers/index.js';
 
 const PROJECT = '0a1b2c3d-0000-4000-8000-000000000000';
 
@@ -52,5 +52,34 @@ describe('sandbox spec', () => {
     const mounts = JSON.stringify(options.HostConfig?.Mounts);
     expect(mounts).not.toContain('docker.sock');
     expect(options.HostConfig?.Binds).toBeUndefined();
+  });
+
+  it("asks Docker for a project PostgreSQL as hardened as PostgreSQL allows, on the project's network only", () => {
+    const names = sandboxNames(PROJECT);
+    expect([names.postgresContainer, names.postgresVolume]).toEqual([`vf-pg-${PROJECT}`, `vf-pgdata-${PROJECT}`]);
+    const options = postgresCreateOptions({ projectId: PROJECT, image: 'pg', limits: { memoryBytes: 256 * 1024 ** 2, cpus: 0.5, pids: 128 } });
+    expect(options.User).toBe('999:999');
+    expect(options.Env).toEqual([]);
+    expect(options.Labels).toEqual({ 'vaporform.project': PROJECT, 'vaporform.role': 'postgres' });
+    expect(options.HostConfig).toMatchObject({
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Memory: 256 * 1024 ** 2,
+      MemorySwap: 256 * 1024 ** 2,
+      NanoCpus: 0.5e9,
+      PidsLimit: 128,
+      Privileged: false,
+      PublishAllPorts: false,
+      PortBindings: {},
+      NetworkMode: names.network,
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+    });
+    expect(options.HostConfig?.CapAdd).toBeUndefined();
+    expect(Object.keys(options.HostConfig?.Tmpfs ?? {}).sort()).toEqual(['/run/postgresql', '/tmp']);
+    expect(options.HostConfig?.Mounts).toEqual([
+      expect.objectContaining({ Type: 'volume', Source: names.postgresVolume, Target: '/var/lib/postgresql' }),
+    ]);
+    expect(options.NetworkingConfig?.EndpointsConfig).toEqual({ [names.network]: { Aliases: ['postgres'] } });
   });
 });

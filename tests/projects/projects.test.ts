@@ -34,6 +34,7 @@ describe('project lifecycle', () => {
       description: 'Desserts',
       stack: 'node',
       status: 'active',
+      services: { postgres: false },
       role: 'owner',
       permissions: ['read', 'write', 'execute', 'admin'],
     });
