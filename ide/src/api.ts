@@ -19,6 +19,8 @@ export interface Project {
   status: 'active' | 'archived';
   /** The port in the sandbox that the preview serves. */
   previewPort?: number;
+  /** Services Vaporform runs for the project's app (its PostgreSQL: DATABASE_URL in every command). */
+  services?: { postgres: boolean };
   createdAt: string;
   updatedAt: string;
   role: Role;
@@ -209,8 +211,10 @@ export const projects = {
   list: (cursor?: string) =>
     request<Page<Project>>('GET', `/projects?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
   get: (id: string) => request<Project>('GET', `/projects/${encodeURIComponent(id)}`),
-  create: (input: { name: string; stack: Stack; description?: string }) =>
+  create: (input: { name: string; stack: Stack; description?: string; services?: { postgres: boolean } }) =>
     request<Project>('POST', '/projects', { body: input }),
+  update: (id: string, changes: { name?: string; description?: string; services?: { postgres: boolean } }) =>
+    request<Project>('PATCH', `/projects/${encodeURIComponent(id)}`, { body: changes }),
   remove: (id: string) => request<void>('DELETE', `/projects/${encodeURIComponent(id)}`),
   members: (id: string) => request<{ items: Member[] }>('GET', `/projects/${encodeURIComponent(id)}/members`),
   addMember: (id: string, email: string, role: Role) =>

@@ -209,7 +209,14 @@ describe('workbench', () => {
   it('creates a project with the wizard from a template, then opens it', { timeout: 120_000 }, async () => {
     const page = first;
     await page.goto(`${t.baseUrl}/#/projects`);
-    await createWithWizard(page, { name: 'Launch Page', description: 'A page for the launch', stack: 'node', template: 'static-site', screenshotAs: 'wizard-template' });
+    await createWithWizard(page, {
+      name: 'Launch Page',
+      description: 'A page for the launch',
+      stack: 'node',
+      postgres: true,
+      template: 'static-site',
+      screenshotAs: 'wizard-template',
+    });
     await page.getByTestId('new-project-progress').waitFor();
     await page.getByTestId('project-screen').waitFor({ timeout: 90_000 });
     const id = /#\/projects\/([0-9a-f-]{36})/.exec(page.url())?.[1];
@@ -219,6 +226,11 @@ describe('workbench', () => {
     await page.locator('[data-testid="tree-row"][data-path="server.js"]').waitFor();
     const index = await api.get(`/api/v1/projects/${id}/files/content?path=public/index.html`, { token: owner.accessToken });
     expect(index.text).toContain('<h1>Launch Page</h1>');
+    // Asked for in the wizard: the project's own PostgreSQL, named in the header, its address in every command.
+    await page.getByTestId('project-postgres').waitFor();
+    expect((await api.get(`/api/v1/projects/${id}`, { token: owner.accessToken })).body.services).toEqual({ postgres: true });
+    const env = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'echo "$PGHOST:$PGPORT/$PGDATABASE"', timeoutMs: 10_000 } });
+    expect(env.body.stdout).toBe('postgres:5432/app\n');
     await screenshot(page, 'wizard-created-project');
   });
 

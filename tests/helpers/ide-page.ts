@@ -41,6 +41,8 @@ export interface WizardChoices {
   name: string;
   description?: string;
   stack: 'node' | 'python' | 'go';
+  /** Ask for a PostgreSQL of the project's own. */
+  postgres?: boolean;
   template: string;
   /** The first message to the agent. */
   message?: string;
@@ -55,6 +57,7 @@ export async function createWithWizard(page: Page, choices: WizardChoices): Prom
   if (choices.description) await page.getByTestId('new-project-description').fill(choices.description);
   await page.getByTestId('new-project-next').click();
   await page.getByTestId(`stack-${choices.stack}`).check();
+  if (choices.postgres) await page.getByTestId('service-postgres').check();
   await page.getByTestId('new-project-next').click();
   await page.getByTestId(`template-${choices.template}`).check();
   await page.getByTestId('new-project-next').click();

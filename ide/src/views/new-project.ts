@@ -22,7 +22,7 @@ const STEPS = ['Basics', 'Stack', 'Template', 'Agent'];
 type Progress = 'pending' | 'active' | 'done' | 'failed' | 'skipped';
 
 export function openNewProjectDialog(onCreated: (project: Project) => void): void {
-  const draft = { name: '', description: '', stack: 'node' as Stack, template: 'empty' as TemplateId, message: '' };
+  const draft = { name: '', description: '', stack: 'node' as Stack, postgres: false, template: 'empty' as TemplateId, message: '' };
   const body = h('div', { class: 'wizard' });
   const steps = h('ol', { class: 'wizard-steps' });
   const error = errorBox('new-project-error');
@@ -91,11 +91,23 @@ export function openNewProjectDialog(onCreated: (project: Project) => void): voi
           ),
         ),
       ),
+      h(
+        'label',
+        { class: 'stack-option service-option' },
+        h('input', { type: 'checkbox', name: 'postgres', checked: draft.postgres, testid: 'service-postgres' }),
+        h(
+          'span',
+          { class: 'stack-option-body' },
+          h('strong', {}, 'A PostgreSQL database'),
+          h('span', {}, 'Run beside the sandbox for this project alone; its commands get DATABASE_URL.'),
+        ),
+      ),
       error.el,
       actions(basics, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'new-project-next' }, 'Next')),
     );
     form.addEventListener('change', () => {
       draft.stack = (formValues(form).stack as Stack | undefined) ?? draft.stack;
+      draft.postgres = (form.querySelector('input[name="postgres"]') as HTMLInputElement).checked;
     });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -214,7 +226,12 @@ export function openNewProjectDialog(onCreated: (project: Project) => void): voi
     };
 
     const ok = await step('project', async () => {
-      const input = { name: draft.name, stack: draft.stack, ...(draft.description ? { description: draft.description } : {}) };
+      const input = {
+        name: draft.name,
+        stack: draft.stack,
+        ...(draft.description ? { description: draft.description } : {}),
+        ...(draft.postgres ? { services: { postgres: true } } : {}),
+      };
       created = await projects.create(input);
     });
     if (!ok || !created) {

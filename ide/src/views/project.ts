@@ -222,8 +222,25 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
           { label: 'Restart sandbox', run: () => void status.restart() },
         ]
       : []),
+    ...(can('admin')
+      ? [
+          project.services?.postgres
+            ? { label: "Turn off the project's PostgreSQL (its data is kept)", run: () => void setPostgres(false) }
+            : { label: 'Turn on a PostgreSQL for the app (DATABASE_URL in every command)', run: () => void setPostgres(true) },
+        ]
+      : []),
     { label: 'Refresh files', run: () => void tree.reload() },
   ];
+
+  async function setPostgres(on: boolean): Promise<void> {
+    try {
+      project = { ...project, ...(await projects.update(project.id, { services: { postgres: on } })) };
+      renderHeader();
+      notify(on ? 'PostgreSQL is on: commands started from now get DATABASE_URL.' : 'PostgreSQL is off; its data is kept.');
+    } catch (err) {
+      notify(`Could not change the PostgreSQL: ${errorMessage(err)}`, 'error');
+    }
+  }
 
   function quickOpen(): void {
     showPalette({
@@ -275,6 +292,9 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
         h('h1', { testid: 'project-name' }, project.name),
         h('span', { class: `badge badge-${project.stack}`, testid: 'project-stack' }, STACK_LABELS[project.stack] ?? project.stack),
         h('span', { class: 'badge badge-role', testid: 'project-role' }, project.role),
+        project.services?.postgres
+          ? h('span', { class: 'badge', testid: 'project-postgres', title: 'A PostgreSQL runs for this project: its commands get DATABASE_URL' }, 'PostgreSQL')
+          : null,
         project.status === 'archived' ? h('span', { class: 'badge' }, 'archived') : null,
         project.description ? h('span', { class: 'project-description muted', testid: 'project-description', title: project.description }, project.description) : null,
       ),
