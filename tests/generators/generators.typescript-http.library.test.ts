@@ -2,9 +2,10 @@
  * The generated TypeScript service on the library model (members, books, loans), run as a user runs it: with
  * the process east of UTC (TZ=Asia/Tokyo, Pacific/Auckland). Impossible dates get 400, the IR's rules hold for
  * commands, every declared event is emitted, a create missing required fields is refused, every aggregate has
- * get-by-id and list, and the PostgreSQL repository gives back the date it was given.
+ * get-by-id and list, the PostgreSQL repository gives back the date it was given, and its migrations are applied
+ * in order, once, by two processes starting at the same time.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -159,5 +160,47 @@ console.log(JSON.stringify({ loan, got, listed }));`,
     );
     expect(out.got).toEqual(out.loan);
     expect(out.listed).toEqual([out.loan]);
+  });
+
+  it('applies its migrations in order and once, also when two processes start at the same time', async () => {
+    const dir = writeTemp(files, 'ts-library-migrate');
+    temps.push(dir);
+    // A slow first migration: both processes are surely starting while it runs.
+    writeFileSync(path.join(dir, 'migrations', '000_slow.sql'), 'SELECT pg_sleep(1);');
+    writeFileSync(
+      path.join(dir, 'migrate.mjs'),
+      `import { createRequire } from 'node:module';
+import { applyMigrations } from './src/migrations.js';
+const pg = createRequire(process.env.PG_FROM)('pg');
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, options: '-c search_path=' + process.env.SCHEMA });
+const applied = await applyMigrations(pool, new URL('./migrations/', import.meta.url));
+await pool.end();
+console.log(JSON.stringify(applied));`,
+    );
+    const schema = `m_${process.pid}`;
+    await database.db.query(`CREATE SCHEMA ${schema}`);
+    const env = { ...process.env, DATABASE_URL: database.url, PG_FROM: createRequire(import.meta.url).resolve('pg'), SCHEMA: schema };
+    const migrate = () =>
+      new Promise<string[]>((resolve, reject) => {
+        const child = spawn(process.execPath, ['migrate.mjs'], { cwd: dir, env });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        child.stderr.on('data', (chunk) => (err += chunk));
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`migrate exited ${code}: ${err}`))));
+      });
+    try {
+      const both = await Promise.all([migrate(), migrate()]);
+      expect(both.map((applied) => applied.length).sort()).toEqual([0, 2]);
+      expect(both.flat()).toEqual(['000_slow.sql', '001_lending.sql']);
+      expect(await migrate()).toEqual([]);
+      writeFileSync(path.join(dir, 'migrations', '002_note.sql'), 'ALTER TABLE lending_loans ADD COLUMN note TEXT;');
+      expect(await migrate()).toEqual(['002_note.sql']);
+      const { rows } = await database.db.query<{ name: string }>(`SELECT name FROM ${schema}.schema_migrations ORDER BY applied_at, name`);
+      expect(rows.map((r) => r.name)).toEqual(['000_slow.sql', '001_lending.sql', '002_note.sql']);
+    } finally {
+      await database.db.query(`DROP SCHEMA ${schema} CASCADE`);
+    }
   });
 });

@@ -29,6 +29,7 @@ describe('typescript-http generator', () => {
       'src/domain/payment/payment.js',
       'src/engine.js',
       'src/main.js',
+      'src/migrations.js',
       'src/repositories/memory.js',
       'src/repositories/postgres.js',
       'src/repositories/repository.js',
@@ -40,7 +41,7 @@ describe('typescript-http generator', () => {
     ]);
     const pkg = JSON.parse(ecommerce.find((f) => f.path === 'package.json')!.content);
     expect(pkg).toMatchObject({ type: 'module', scripts: { test: 'node --test' } });
-    expect(pkg.dependencies).toBeUndefined();
+    expect(pkg.dependencies).toEqual({ pg: '^8.11.0' });
     const sql = ecommerce.find((f) => f.path === 'migrations/001_order.sql')!.content;
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "order_orders"');
     expect(sql).toMatch(/"shipping_address" JSONB NOT NULL/);

@@ -2,14 +2,16 @@
  * The TypeScript HTTP service generator. It emits ESM JavaScript with JSDoc types plus a `.d.ts` for the client
  * (not TypeScript sources): Node 20 cannot run .ts, and this way `npm test` (= `node --test`) runs offline with
  * zero installed packages. Persistence is an interface with an in-memory and a PostgreSQL implementation; the
- * PostgreSQL one takes a pg-compatible client rather than importing `pg`.
+ * PostgreSQL one takes a pg-compatible client rather than importing `pg`. `main.js` uses PostgreSQL when DATABASE_URL
+ * is set (the project's own, in a Vaporform sandbox), importing `pg` (the one dependency) only then and applying
+ * migrations/ first, and the memory store otherwise.
  */
 import type { Model } from '../../ir/index.js';
 import { json, kebab, viewModel, type AggregateView } from '../ir-view.js';
 import type { GeneratedFile, Generator, GeneratorOptions } from '../plugin.js';
 import { domainModule, testFile } from './aggregate-files.js';
 import { clientDts, clientJs, migration, openapi } from './contract-files.js';
-import { engineJs, memoryJs, mainJs, postgresJs, repositoryJs, serverJs, validateJs } from './runtime.js';
+import { engineJs, memoryJs, mainJs, migrationsJs, postgresJs, repositoryJs, serverJs, validateJs } from './runtime.js';
 
 const WHOLE = ['*'];
 
@@ -25,6 +27,7 @@ function packageJson(model: Model, options: GeneratorOptions): string {
     main: 'src/server.js',
     types: 'client/index.d.ts',
     scripts: { start: 'node src/main.js', test: 'node --test' },
+    dependencies: { pg: '^8.11.0' },
   });
 }
 
@@ -55,6 +58,7 @@ export const typescriptHttpGenerator: Generator = {
       { path: 'client/index.d.ts', content: clientDts(contexts), dependsOn: WHOLE },
       { path: 'src/server.js', content: serverJs(contexts), dependsOn: WHOLE },
       { path: 'src/main.js', content: mainJs, dependsOn: [] },
+      { path: 'src/migrations.js', content: migrationsJs, dependsOn: [] },
       { path: 'src/validate.js', content: validateJs, dependsOn: [] },
       { path: 'src/engine.js', content: engineJs, dependsOn: [] },
       { path: 'src/repositories/repository.js', content: repositoryJs, dependsOn: [] },

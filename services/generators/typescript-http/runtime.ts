@@ -382,13 +382,83 @@ export function createPostgresRepository(client) {
 }
 `;
 
+export const migrationsJs = `${HEADER}
+${esm('{ readdir, readFile }', `node:fs/promises`)}
+
+// One fixed key for every process of this service: pg_advisory_lock on it makes a second process starting at the
+// same moment wait until the first has applied the migrations, then find them recorded.
+const LOCK_KEY = 7_402_519_318;
+
+/**
+ * Applies the \`.sql\` files of \`dir\` not yet recorded in schema_migrations, in file-name order, each in its own
+ * transaction with its record, under an advisory lock. Returns the names it applied.
+ * @param {{ connect(): Promise<{ query(text: string, values?: unknown[]): Promise<{ rows: any[] }>, release(): void }> }} pool
+ * @param {URL} dir
+ * @returns {Promise<string[]>}
+ */
+export async function applyMigrations(pool, dir) {
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+      const { rows } = await client.query('SELECT name FROM schema_migrations');
+      const done = new Set(rows.map((row) => row.name));
+      /** @type {string[]} */
+      const applied = [];
+      for (const name of files) {
+        if (done.has(name)) continue;
+        const sql = await readFile(new URL(name, dir), 'utf8');
+        await client.query('BEGIN');
+        try {
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(\`migration \${name} failed: \${error instanceof Error ? error.message : String(error)}\`, { cause: error });
+        }
+        applied.push(name);
+      }
+      return applied;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}
+`;
+
 export const mainJs = `${HEADER}
 ${esm('{ createServer }', `./server.js`)}
 ${esm('{ createMemoryRepository }', `./repositories/memory.js`)}
+${esm('{ createPostgresRepository }', `./repositories/postgres.js`)}
+${esm('{ applyMigrations }', `./migrations.js`)}
 
-// Runs on the in-memory repository; wire createPostgresRepository(new pg.Pool()) here to persist.
 const port = Number(process.env.PORT ?? 3000);
-createServer({ repository: createMemoryRepository() }).listen(port, () => console.log(\`listening on \${port}\`));
+const databaseUrl = process.env.DATABASE_URL;
+
+/** PostgreSQL when DATABASE_URL is set (its migrations applied first), the memory store otherwise. */
+async function openRepository() {
+  if (!databaseUrl) {
+    console.log('storage: memory (DATABASE_URL is not set; nothing is kept across restarts)');
+    return createMemoryRepository();
+  }
+  // Imported only here, so that the tests and a run without a database need nothing installed.
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  // An idle connection the server drops (a restart of PostgreSQL) must not end the process; the next query reconnects.
+  pool.on('error', (error) => console.error('postgres:', error.message));
+  const applied = await applyMigrations(pool, new URL('../migrations/', import.meta.url));
+  const where = new URL(databaseUrl);
+  console.log(\`storage: postgres \${where.hostname}:\${where.port || 5432}\${where.pathname} (migrations applied now: \${applied.length === 0 ? 'none' : applied.join(', ')})\`);
+  return createPostgresRepository(pool);
+}
+
+const repository = await openRepository();
+createServer({ repository }).listen(port, () => console.log(\`listening on \${port}\`));
 `;
 
 export const domainImport = (ctx: string, agg: string): string => `./domain/${kebab(ctx)}/${kebab(agg)}.js`;
