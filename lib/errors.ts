@@ -41,6 +41,8 @@ const statusByCode = {
   VERSION_MISMATCH: 409,
   ALREADY_EXISTS: 409,
   PROJECT_BUSY: 409,
+  // a model change that would lose stored data, generated only when explicitly allowed
+  DESTRUCTIVE_CHANGE: 409,
   SECRET_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -28,6 +28,17 @@ export interface Generator {
   manifest: GeneratorManifest;
   /** Pure and deterministic: the same model and options give the same files, in the same order. */
   generate(model: Model, options: GeneratorOptions): GeneratedFile[];
+  /**
+   * Optional, pure as well: fits `generate`'s output to what earlier generations left in the workspace (`current`:
+   * the texts at the generated paths), e.g. migrations that must never be rewritten. May throw AppError
+   * (DESTRUCTIVE_CHANGE), so that nothing is written.
+   */
+  evolve?(files: GeneratedFile[], current: ReadonlyMap<string, string>, options: EvolveOptions): GeneratedFile[];
+}
+
+export interface EvolveOptions {
+  /** Whether changes that lose data (dropping a column, changing a type) may be emitted. */
+  allowDestructive: boolean;
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

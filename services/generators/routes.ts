@@ -9,7 +9,7 @@ export async function generatorsRoutes(
   opts: { generate: GenerateService; authenticate: Authenticate },
 ): Promise<void> {
   app.addHook('onRequest', requireAuth(opts.authenticate));
-  app.post<{ Params: { projectId: string }; Body: { generator?: string; options?: GeneratorOptions } }>(
+  app.post<{ Params: { projectId: string }; Body: { generator?: string; options?: GeneratorOptions; allowDestructive?: boolean } }>(
     '/projects/:projectId/generate',
     {
       schema: {
@@ -23,6 +23,10 @@ export async function generatorsRoutes(
           properties: {
             generator: { type: 'string', maxLength: 100, description: "Default: the built-in for the IR's stack" },
             options: { type: 'object', additionalProperties: true },
+            allowDestructive: {
+              type: 'boolean',
+              description: 'Emit migrations that lose data (drop a column or table, change a type); without it such a change fails with DESTRUCTIVE_CHANGE and nothing is written',
+            },
           },
         },
         response: {

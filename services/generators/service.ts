@@ -16,6 +16,7 @@ import type * as tasks from './worker-tasks.js';
 const TASKS = new URL('./worker-tasks.ts', import.meta.url);
 const generateTask = workerTask<typeof tasks.generate>(TASKS, 'generate');
 const planTask = workerTask<typeof tasks.plan>(TASKS, 'plan');
+const evolveTask = workerTask<typeof tasks.evolve>(TASKS, 'evolve');
 const TOO_MUCH = { tooMuch: 'The model is too large or too complex to generate from' };
 
 export interface GenerationReport {
@@ -38,11 +39,11 @@ export class GenerateService {
   async generate(
     principal: Principal,
     projectId: string,
-    request: { generator?: string | undefined; options?: GeneratorOptions | undefined },
+    request: { generator?: string | undefined; options?: GeneratorOptions | undefined; allowDestructive?: boolean | undefined },
   ): Promise<GenerationReport> {
     const started = performance.now();
     const ir = await this.deps.ir.input(principal, projectId);
-    const generation = await this.deps.workers.run(generateTask, { ir, generator: request.generator, options: request.options ?? {} }, TOO_MUCH);
+    let generation = await this.deps.workers.run(generateTask, { ir, generator: request.generator, options: request.options ?? {} }, TOO_MUCH);
     const recordPath = `.vaporform/generated/${generation.generator.name}.json`;
     const warnings: string[] = [];
     const record = await this.readText(principal, projectId, recordPath, MAX_RECORD_BYTES).catch((err: unknown) => {
@@ -51,14 +52,24 @@ export class GenerateService {
       warnings.push(`${recordPath} could not be read (${err.message}); it was ignored, so every generated file that differs from the new output is treated as hand-edited`);
       return undefined;
     });
-    const current: Array<[string, string]> = [];
-    for (const file of generation.files) {
-      const text = await this.readText(principal, projectId, file.path);
-      if (text !== undefined) current.push([file.path, text]);
+    const current = new Map<string, string>();
+    const readCurrent = async () => {
+      for (const file of generation.files) {
+        if (current.has(file.path)) continue;
+        const text = await this.readText(principal, projectId, file.path);
+        if (text !== undefined) current.set(file.path, text);
+      }
+    };
+    await readCurrent();
+    if (generation.evolves) {
+      // Fitted to what earlier generations left (old migrations stay as they are); may refuse, writing nothing.
+      const allowDestructive = request.allowDestructive === true;
+      generation = await this.deps.workers.run(evolveTask, { ...generation, current: [...current], allowDestructive }, TOO_MUCH);
+      await readCurrent();
     }
     const { plan, warnings: planWarnings } = await this.deps.workers.run(
       planTask,
-      { ...generation, record: record === undefined ? undefined : { path: recordPath, text: record }, current },
+      { ...generation, record: record === undefined ? undefined : { path: recordPath, text: record }, current: [...current] },
       TOO_MUCH,
     );
     for (const write of plan.writes) {

@@ -19,6 +19,8 @@ const ajv = new Ajv2020({ allErrors: true, strict: false });
 export interface Generation {
   generator: Pick<GeneratorManifest, 'name' | 'version'>;
   files: GeneratedFile[];
+  /** Whether the generator fits its output to the workspace (see `evolve`). */
+  evolves?: boolean;
 }
 
 export function generate(input: { ir: IrInput; generator?: string | undefined; options: GeneratorOptions }): Generation {
@@ -39,7 +41,15 @@ export function generate(input: { ir: IrInput; generator?: string | undefined; o
     throw new AppError('VALIDATION_FAILED', `Options do not fit ${generator.manifest.name}'s schema`, { errors: validate.errors });
   }
   const { name: generatorName, version } = generator.manifest;
-  return { generator: { name: generatorName, version }, files: generator.generate(reading.model, input.options) };
+  const files = generator.generate(reading.model, input.options);
+  return { generator: { name: generatorName, version }, files, ...(generator.evolve ? { evolves: true } : {}) };
+}
+
+/** The generator's `evolve` (if any) on its fresh output, given the workspace's texts at the generated paths. */
+export function evolve(input: Generation & { current: Array<[string, string]>; allowDestructive: boolean }): Generation {
+  const generator = registry.get(input.generator.name);
+  if (!generator?.evolve) return { generator: input.generator, files: input.files };
+  return { generator: input.generator, files: generator.evolve(input.files, new Map(input.current), { allowDestructive: input.allowDestructive }) };
 }
 
 export function plan(

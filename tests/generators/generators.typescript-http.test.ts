@@ -22,6 +22,7 @@ describe('typescript-http generator', () => {
       'migrations/001_inventory.sql',
       'migrations/001_order.sql',
       'migrations/001_payment.sql',
+      'migrations/schema.json',
       'openapi.json',
       'package.json',
       'src/domain/inventory/product.js',

@@ -1,7 +1,7 @@
 /** run_generator: the project's IR turned into code by the generators service (hand edits kept beside). */
 import { AppError } from '../../../lib/errors.js';
 import type { Diagnostic } from '../../ir/index.js';
-import { fieldsOf, text } from './inputs.js';
+import { boolean, fieldsOf, text } from './inputs.js';
 import { formatDiagnostics } from './ir-tools.js';
 import { once } from './journal.js';
 import { errorResult, failed, ok } from './results.js';
@@ -15,16 +15,23 @@ export function generatorTools(deps: ResolvedDeps): ToolSpec[] {
       name: 'run_generator',
       inputSchema: {
         type: 'object',
-        properties: { generator: { type: 'string', description: 'A generator name, e.g. "typescript-http" or "go-http".' } },
+        properties: {
+          generator: { type: 'string', description: 'A generator name, e.g. "typescript-http" or "go-http".' },
+          allowDestructive: {
+            type: 'boolean',
+            description: 'Emit migrations that lose data (drop a column or table, change a type). Only when the user asked for it; without it such a change fails with DESTRUCTIVE_CHANGE and nothing is written.',
+          },
+        },
         additionalProperties: false,
       },
     },
     run: (call, ctx) =>
       once(ctx, call, async () => {
         try {
-          const fields = fieldsOf('run_generator', call.input ?? {}, ['generator']);
+          const fields = fieldsOf('run_generator', call.input ?? {}, ['generator', 'allowDestructive']);
           const generator = text('run_generator', fields, 'generator', { maxBytes: 128, optional: true });
-          const report = await deps.generate.generate(ctx.principal, ctx.projectId, { generator });
+          const allowDestructive = boolean('run_generator', fields, 'allowDestructive');
+          const report = await deps.generate.generate(ctx.principal, ctx.projectId, { generator, allowDestructive });
           const list = (paths: string[]) => paths.slice(0, SHOWN_PATHS).join('\n  ') + (paths.length > SHOWN_PATHS ? `\n  ... and ${paths.length - SHOWN_PATHS} more` : '');
           const parts = [`${report.generator} ${report.version}: ${report.written.length} file(s) written, ${report.unchanged} unchanged.`];
           if (report.written.length > 0) parts.push(`Written:\n  ${list(report.written)}`);
@@ -44,6 +51,9 @@ export function generatorTools(deps: ResolvedDeps): ToolSpec[] {
             if (diagnostics.length > 0) {
               return failed(`run_generator: ${err.message}. Nothing was generated. Fix the IR with update_ir:\n${formatDiagnostics(diagnostics)}`);
             }
+          }
+          if (err instanceof AppError && err.code === 'DESTRUCTIVE_CHANGE') {
+            return failed(`run_generator: ${err.message}. Ask the user before passing allowDestructive: true.`);
           }
           return errorResult(err, 'run_generator failed');
         }

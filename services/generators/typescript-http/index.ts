@@ -4,13 +4,15 @@
  * zero installed packages. Persistence is an interface with an in-memory and a PostgreSQL implementation; the
  * PostgreSQL one takes a pg-compatible client rather than importing `pg`. `main.js` uses PostgreSQL when DATABASE_URL
  * is set (the project's own, in a Vaporform sandbox), importing `pg` (the one dependency) only then and applying
- * migrations/ first, and the memory store otherwise.
+ * migrations/ first, and the memory store otherwise. Migrations evolve: a later model change adds a new migration
+ * file (see migrations.ts), never rewriting an old one.
  */
 import type { Model } from '../../ir/index.js';
 import { json, kebab, viewModel, type AggregateView } from '../ir-view.js';
 import type { GeneratedFile, Generator, GeneratorOptions } from '../plugin.js';
 import { domainModule, testFile } from './aggregate-files.js';
-import { clientDts, clientJs, migration, openapi } from './contract-files.js';
+import { clientDts, clientJs, openapi } from './contract-files.js';
+import { evolveGeneratedMigrations, initialMigrationFiles } from './migrations.js';
 import { engineJs, memoryJs, mainJs, migrationsJs, postgresJs, repositoryJs, serverJs, validateJs } from './runtime.js';
 
 const WHOLE = ['*'];
@@ -64,13 +66,10 @@ export const typescriptHttpGenerator: Generator = {
       { path: 'src/repositories/repository.js', content: repositoryJs, dependsOn: [] },
       { path: 'src/repositories/memory.js', content: memoryJs, dependsOn: [] },
       { path: 'src/repositories/postgres.js', content: postgresJs, dependsOn: [] },
-      ...contexts.map((c) => ({
-        path: `migrations/001_${kebab(c.name).replace(/-/g, '_')}.sql`,
-        content: migration(c),
-        dependsOn: [...new Set(c.aggregates.flatMap((a) => a.dependsOn))].sort(),
-      })),
+      ...initialMigrationFiles(contexts),
       ...contexts.flatMap((c) => c.aggregates.flatMap(aggregateFiles)),
     ];
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   },
+  evolve: evolveGeneratedMigrations,
 };
