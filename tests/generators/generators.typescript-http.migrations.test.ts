@@ -140,6 +140,25 @@ describe('typescript-http migrations evolve with the model', () => {
     expect([...migrations(generate(library(noMember), workspace, true)).values()].join('\n')).toContain('DROP TABLE IF EXISTS "lending_members";');
   });
 
+  it('reads back the 001 files of a project generated before the snapshot existed, and adds the change as 002', () => {
+    const v1 = generate(library(), new Map()).filter((f) => f.path !== 'migrations/schema.json');
+    const workspace = new Map<string, string>();
+    write(workspace, v1);
+    const old001 = workspace.get('migrations/001_lending.sql')!;
+    // The fresh 001 equals the old one: nothing to evolve, the snapshot is simply added.
+    expect([...migrations(generate(library(), workspace)).keys()]).toEqual(['migrations/001_lending.sql', 'migrations/schema.json']);
+    const after = migrations(generate(library(v2), workspace));
+    expect(after.get('migrations/001_lending.sql')).toBe(old001);
+    const sql = after.get([...after.keys()][1]!)!;
+    expect([...after.keys()][1]).toBe('migrations/002_create_lending_reservations_and_3_more.sql');
+    expect(sql).toContain('ADD COLUMN IF NOT EXISTS "returned_on" DATE;');
+    expect(sql).toContain(`CHECK ("status" IN ('OPEN', 'RETURNED', 'LOST'))`);
+    expect(sql).not.toContain('"lending_members"');
+    // An old 001 edited past reading: refused rather than rewritten.
+    workspace.set('migrations/001_lending.sql', old001.replace('"isbn" TEXT NOT NULL', '"isbn" VARCHAR(17) NOT NULL'));
+    expect(thrown(() => generate(library(v2), workspace)).code).toBe('UNPROCESSABLE');
+  });
+
   it('refuses a snapshot it cannot read instead of starting over', () => {
     const workspace = new Map([['migrations/schema.json', '{"format": 2}']]);
     const err = thrown(() => generate(library(), workspace));

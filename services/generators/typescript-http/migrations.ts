@@ -263,6 +263,40 @@ const snapshotFile = (snapshot: SchemaSnapshot, dependsOn: string[]): GeneratedF
   dependsOn,
 });
 
+const COLUMN_LINE = /^  "([^"]+)" (TEXT|INTEGER|NUMERIC|BOOLEAN|DATE|TIMESTAMPTZ|UUID|JSONB)( PRIMARY KEY| NOT NULL)?(?: CHECK \("[^"]+" IN \((.*)\)\))?,?$/;
+
+/**
+ * The snapshot of `001_` files written before snapshots existed (this generator's own format, read back), so that
+ * such a project's next change is a new migration too. A file it cannot read is an error: rewriting it could not
+ * reach a database it was applied to.
+ */
+export function snapshotFromSql(files: ReadonlyArray<readonly [string, string]>): SchemaSnapshot {
+  const tables: TableSchema[] = [];
+  for (const [path, sql] of files) {
+    const context = path.replace(/^migrations\/001_|\.sql$/g, '');
+    for (const match of sql.matchAll(/CREATE TABLE IF NOT EXISTS "([^"]+)" \(\n([\s\S]*?)\n\);/g)) {
+      const [, name, body] = match as unknown as [string, string, string];
+      if (body.startsWith('  seq BIGSERIAL PRIMARY KEY,')) {
+        tables.push({ name, context, columns: [] });
+        continue;
+      }
+      const columns = body.split('\n').map((line) => {
+        const col = COLUMN_LINE.exec(line);
+        if (!col) {
+          throw new AppError('UNPROCESSABLE', `${path} was generated before migrations/schema.json existed and was edited since: its line "${line.trim()}" cannot be read back; write migrations/schema.json by hand or remove migrations/ to start over`, { path });
+        }
+        const column: ColumnSchema = { name: col[1]!, type: col[2]! };
+        if (col[3] === ' PRIMARY KEY') column.primaryKey = true;
+        if (col[3] === ' NOT NULL') column.notNull = true;
+        if (col[4] !== undefined) column.values = [...col[4].matchAll(/'((?:[^']|'')*)'/g)].map((v) => v[1]!.replace(/''/g, "'"));
+        return column;
+      });
+      tables.push({ name, context, aggregate: name, columns });
+    }
+  }
+  return { format: 1, tables, migrations: files.map(([path, sql]) => ({ name: path.slice('migrations/'.length), sql })) };
+}
+
 /** The first generation's migrations: `001_<context>.sql` each, and the snapshot of the schema they make. */
 export function initialMigrationFiles(contexts: ContextView[]): GeneratedFile[] {
   const tables = schemaOf(contexts);
@@ -308,10 +342,14 @@ export function evolvedMigrationFiles(tables: TableSchema[], previous: string, o
  * stays as it is; with one, the fresh `001_` files give way to the old migrations plus what changed.
  */
 export function evolveGeneratedMigrations(files: GeneratedFile[], current: ReadonlyMap<string, string>, options: { allowDestructive: boolean }): GeneratedFile[] {
-  const previous = current.get(SCHEMA_PATH);
   const fresh = files.find((f) => f.path === SCHEMA_PATH);
-  if (previous === undefined || fresh === undefined) return files;
+  if (fresh === undefined) return files;
   const tables = (JSON.parse(fresh.content) as SchemaSnapshot).tables;
+  const initial = files.filter((f) => /^migrations\/001_[^/]+\.sql$/.test(f.path));
+  // A workspace generated before the snapshot existed: its 001 files (as they are there) are the baseline.
+  const legacy = initial.filter((f) => current.has(f.path) && current.get(f.path) !== f.content);
+  const previous = current.get(SCHEMA_PATH) ?? (legacy.length > 0 ? JSON.stringify(snapshotFromSql(initial.flatMap((f) => (current.has(f.path) ? [[f.path, current.get(f.path)!] as const] : [])))) : undefined);
+  if (previous === undefined) return files;
   const isMigration = (path: string) => path === SCHEMA_PATH || /^migrations\/[^/]+\.sql$/.test(path);
   return [...files.filter((f) => !isMigration(f.path)), ...evolvedMigrationFiles(tables, previous, options)].sort((a, b) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
