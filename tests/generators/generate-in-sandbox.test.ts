@@ -85,6 +85,37 @@ describe('generation into a real sandbox', () => {
     expect(tests.stdout).toMatch(/^ok\s/m);
   });
 
+  it('adds a migration for a model change, and refuses one that loses data (DESTRUCTIVE_CHANGE, nothing written) unless allowed', { timeout: 120_000 }, async () => {
+    const id = await projectWithIr('node', 'hr-leave');
+    await generate(id);
+    const listing = () => sh(api, owner, id, 'ls migrations && sha256sum migrations/*.sql');
+    const first = await listing();
+    const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
+    const leave = ir.body.files.find((f: string) => f.endsWith('leave.yaml'));
+    const original = (await exec(api, owner, id, ['cat', leave])).stdout;
+    const change = async (text: string) =>
+      expect((await api.post(`/api/v1/projects/${id}/ir/changes`, { token: owner.accessToken, body: { changes: { [leave]: text } } })).status).toBe(200);
+    await change(original.replace('- { name: days, type: decimal', '- { name: halfDay, type: bool, required: false }\n          - { name: days, type: decimal'));
+    const added = await generate(id);
+    const second = added.written.filter((p: string) => /^migrations\/002_/.test(p));
+    expect(second).toHaveLength(1);
+    expect(await sh(api, owner, id, `cat ${second[0]}`)).toContain('ADD COLUMN IF NOT EXISTS "half_day" BOOLEAN;');
+    // The first migration is byte for byte what it was.
+    expect((await listing()).split('\n').filter((line) => line.includes('001_'))).toEqual(first.split('\n').filter((line) => line.includes('001_')));
+    expect((await generate(id)).written).toEqual([]);
+
+    await change(original);
+    const before = await listing();
+    const refused = await api.post(`/api/v1/projects/${id}/generate`, { token: owner.accessToken, body: {} });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error.code).toBe('DESTRUCTIVE_CHANGE');
+    expect(refused.body.error.details.changes).toEqual([expect.objectContaining({ change: 'drop-column', column: 'half_day' })]);
+    expect(await listing()).toBe(before);
+    const allowed = await generate(id, { allowDestructive: true });
+    const third = allowed.written.filter((p: string) => /^migrations\/003_/.test(p));
+    expect(third).toEqual([expect.stringMatching(/^migrations\/003_drop_\w+_half_day\.sql$/)]);
+  });
+
   it('refuses to generate from an invalid IR, naming the problems', async () => {
     const id = await createProject(api, owner);
     projects.push(id);
