@@ -152,7 +152,10 @@ export class ProjectPostgres {
 
   async stop(projectId: string): Promise<void> {
     const info = await this.inspect(projectId);
-    if (!info) return;
+    if (info) await this.stopFound(projectId, info);
+  }
+
+  private async stopFound(projectId: string, info: Docker.ContainerInspectInfo): Promise<void> {
     const container = this.container(projectId);
     if (info.State.Paused) await container.unpause();
     // PostgreSQL's fast shutdown (the image's stop signal) flushes its data; 10 s before Docker kills it.
@@ -161,7 +164,10 @@ export class ProjectPostgres {
 
   /** Removes the container; the data volume stays. */
   async remove(projectId: string): Promise<void> {
-    await this.stop(projectId);
+    // One look: the common case (a project without a PostgreSQL, at each sandbox start or resume) ends here.
+    const info = await this.inspect(projectId);
+    if (!info) return;
+    await this.stopFound(projectId, info);
     await this.container(projectId).remove({ force: true, v: false }).catch(ignoreMissing);
   }
 

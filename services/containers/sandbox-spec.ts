@@ -114,14 +114,7 @@ export function sandboxCreateOptions(options: {
         // terminal's hang-up (another uid's processes need it).
         'KILL',
       ],
-      SecurityOpt: ['no-new-privileges'],
-      ReadonlyRootfs: true,
-      Memory: options.limits.memoryBytes,
-      // Equal to Memory: no swap, so a hog meets the OOM killer instead of thrashing the host.
-      MemorySwap: options.limits.memoryBytes,
-      NanoCpus: Math.round(options.limits.cpus * 1e9),
-      PidsLimit: options.limits.pids,
-      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      ...confined(options.limits),
       // exec: build tools run what they compile there (go test, venvs, npx caches).
       Tmpfs: { '/tmp': 'rw,exec,nosuid,nodev,size=268435456' },
       Mounts: [
@@ -165,6 +158,22 @@ export const POSTGRES_PASSWORD_FILE = 'app-password';
  * no capability at all, no-new-privileges, a read-only root (tmpfs for the socket and /tmp), limits, no published
  * port, only the project's network, where the sandbox finds it as `postgres`. No password in its environment.
  */
+/**
+ * What every container of a project shares: no privilege gained by exec, a read-only root, and its limits. Memory
+ * and swap are equal: no swap, so a hog meets the OOM killer instead of thrashing the host.
+ */
+function confined(limits: SandboxLimits) {
+  return {
+    SecurityOpt: ['no-new-privileges'],
+    ReadonlyRootfs: true,
+    Memory: limits.memoryBytes,
+    MemorySwap: limits.memoryBytes,
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    PidsLimit: limits.pids,
+    Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+  };
+}
+
 export function postgresCreateOptions(options: {
   projectId: string;
   image: string;
@@ -183,13 +192,7 @@ export function postgresCreateOptions(options: {
     Labels: { ...labels, [LABEL_ROLE]: 'postgres' },
     HostConfig: {
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      ReadonlyRootfs: true,
-      Memory: options.limits.memoryBytes,
-      MemorySwap: options.limits.memoryBytes,
-      NanoCpus: Math.round(options.limits.cpus * 1e9),
-      PidsLimit: options.limits.pids,
-      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      ...confined(options.limits),
       // Sorts and hashes that spill, parallel workers' shared memory: small, counted against Memory.
       ShmSize: 64 * 1024 * 1024,
       // The socket's directory owned by postgres (Docker keeps the image's mode, 2775, and ignores `mode=`).
