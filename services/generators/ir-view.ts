@@ -26,13 +26,28 @@ export interface EventView {
   payload: Array<{ name: string; from: 'input' | 'id' | 'entity' }>;
 }
 
+/**
+ * What must hold of the stored instance before a changing command applies; when it does not, the command
+ * changes nothing and answers 409 PRECONDITION_FAILED (HTTP-CONTRACT.md). `field` is a root entity field.
+ */
+export type Precondition =
+  | { field: string; is: 'set' | 'unset' }
+  | { field: string; equals: string | number | boolean }
+  | { field: string; oneOf: Array<string | number | boolean> };
+
 export interface CommandView {
   name: string;
   input: Desc & { kind: 'object' };
+  /** `create` makes a new instance; `change` loads the one `idParam` names (404 when there is none). */
+  kind: 'create' | 'change';
   /** The parameter naming the aggregate instance it changes; absent for a command that creates one. */
   idParam?: string;
-  /** Parameters copied onto the entity (same name as a root property, not the identifier). */
+  /** Parameters copied onto the entity (same name as a root property, not the identifier). Superseded by `sets`. */
   assigns: string[];
+  /** Entity field <- command parameter, applied in this order when the parameter has a value. */
+  sets: Array<{ field: string; param: string }>;
+  /** Checked in order against the stored instance before a change (always empty for a create). */
+  preconditions: Precondition[];
   /** All are emitted, in this order, each time the command succeeds (the IR does not say when one applies). */
   emits: EventView[];
 }
@@ -193,7 +208,16 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
         return { name, payload };
       });
       const assigns = input.fields.map((f) => f.name).filter((n) => rootNames.has(n) && n !== identifier && n !== idParam);
-      return { name: cmd.name, input, ...(idParam ? { idParam } : {}), assigns, emits };
+      return {
+        name: cmd.name,
+        input,
+        kind: idParam ? 'change' : 'create',
+        ...(idParam ? { idParam } : {}),
+        assigns,
+        sets: assigns.map((field) => ({ field, param: field })),
+        preconditions: [],
+        emits,
+      };
     });
 
   const queries = [...ctx.queries]

@@ -48,7 +48,7 @@ const isNow = (f: Field): boolean => f.desc.kind === 'scalar' && f.desc.type ===
 /** The required root fields a creating command leaves without a value: non-empty means it is refused (400). */
 export function missingOnCreate(a: AggregateView, c: AggregateView['commands'][number]): string[] {
   if (c.idParam) return [];
-  const given = new Set(c.assigns);
+  const given = new Set(c.sets.map((s) => s.field));
   return a.entity.fields
     .filter((f) => f.required && f.name !== a.identifier && !isNow(f) && !given.has(f.name) && zero(f) === undefined)
     .map((f) => f.name);
@@ -79,7 +79,7 @@ export function aggregateData(a: AggregateView): Record<string, unknown> {
       columns: a.entity.fields.map((f) => ({ property: f.name, column: snake(f.name), kind: columnKind(f.desc) })),
     },
     eventsTable: eventsTable(a.context),
-    commands: Object.fromEntries(a.commands.map((c) => [c.name, { input: c.input, ...(c.idParam ? { idParam: c.idParam } : {}), assigns: c.assigns, emits: c.emits }])),
+    commands: Object.fromEntries(a.commands.map((c) => [c.name, { input: c.input, kind: c.kind, ...(c.idParam ? { idParam: c.idParam } : {}), assigns: c.assigns, sets: c.sets, preconditions: c.preconditions, emits: c.emits }])),
     queries: Object.fromEntries(a.queries.map((q) => [q.name, { input: q.input, filters: q.filters, many: q.many }])),
   };
   return aggregate;

@@ -1,4 +1,4 @@
-/** The service's contract: openapi.json and the typed client (ESM JavaScript + .d.ts); the SQL migrations are in migrations.ts. */
+/** The service's contract: openapi.json and the typed client (ESM JavaScript + .d.ts); the SQL migrations are in ../sql-migrations.ts. */
 import type { AggregateView, ContextView, Desc, Field } from '../ir-view.js';
 import { camel, json, pascal, snake } from '../ir-view.js';
 import { routeOf } from '../service-shape.js';

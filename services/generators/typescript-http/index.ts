@@ -5,14 +5,14 @@
  * PostgreSQL one takes a pg-compatible client rather than importing `pg`. `main.js` uses PostgreSQL when DATABASE_URL
  * is set (the project's own, in a Vaporform sandbox), importing `pg` (the one dependency) only then and applying
  * migrations/ first, and the memory store otherwise. Migrations evolve: a later model change adds a new migration
- * file (see migrations.ts), never rewriting an old one.
+ * file (see ../sql-migrations.ts), never rewriting an old one.
  */
 import type { Model } from '../../ir/index.js';
 import { json, kebab, viewModel, type AggregateView } from '../ir-view.js';
 import type { GeneratedFile, Generator, GeneratorOptions } from '../plugin.js';
 import { domainModule, testFile } from './aggregate-files.js';
 import { clientDts, clientJs, openapi } from './contract-files.js';
-import { evolveGeneratedMigrations, initialMigrationFiles } from './migrations.js';
+import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
 import { engineJs, memoryJs, mainJs, migrationsJs, postgresJs, repositoryJs, serverJs, validateJs } from './runtime.js';
 
 const WHOLE = ['*'];
