@@ -1,34 +1,51 @@
 /**
- * The generated TypeScript service on the library model (members, books, loans), run as a user runs it: with
- * the process east of UTC (TZ=Asia/Tokyo, Pacific/Auckland). Impossible dates get 400, the IR's rules hold for
- * commands, every declared event is emitted, a create missing required fields is refused, every aggregate has
- * get-by-id and list, the PostgreSQL repository gives back the date it was given, and its migrations are applied
- * in order, once, by two processes starting at the same time.
+ * The generated TypeScript service on the library model (members, books, loans), built with tsc and run as a user
+ * runs it, east and west of UTC (TZ=Asia/Tokyo, America/Los_Angeles), on the memory store and on PostgreSQL:
+ * impossible dates and the IR's rules get 400 with JSON Pointer paths, every declared event is emitted, versions
+ * go up one per change with ETag/If-Match (a stale one is 409 VERSION_CONFLICT, concurrent changes never
+ * interleave), a precondition is enforced (409 PRECONDITION_FAILED), pages come from the store, a row and its
+ * events are written both or neither, dates come back as the day they were, and migrations are applied in order,
+ * once, by two processes starting at the same time.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModel } from '../../services/ir/index.js';
-import { typescriptHttpGenerator } from '../../services/generators/index.js';
+import { typescriptHttpGenerator, type GeneratedFile } from '../../services/generators/index.js';
+import { viewModel } from '../../services/generators/ir-view.js';
+import { domainModule, domainPath, testFile, testPath } from '../../services/generators/typescript-http/aggregate-files.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { fixtureModel, writeTemp } from './helpers.js';
+import { fixtureModel, linkTypescriptDependencies, npmRun, writeTemp } from './helpers.js';
 
 const temps: string[] = [];
 let database: TestDatabase;
+let built: string;
+
+/** Writes the files, links their dependencies and builds them (tsc to dist/). */
+function build(files: GeneratedFile[], prefix: string): string {
+  const dir = writeTemp(files, prefix);
+  temps.push(dir);
+  linkTypescriptDependencies(dir);
+  const run = npmRun(dir, 'build');
+  expect(run.status, run.output).toBe(0);
+  return dir;
+}
+
 beforeAll(async () => {
   database = await createTestDatabase();
-});
+  built = build(typescriptHttpGenerator.generate(fixtureModel('library'), {}), 'ts-library');
+}, 300_000);
 afterAll(async () => {
   temps.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   await database?.drop();
 });
 
-const TIME_ZONES = ['Asia/Tokyo', 'Pacific/Auckland'];
+const TIME_ZONES = ['Asia/Tokyo', 'America/Los_Angeles'];
+let schemas = 0;
 
-/** Runs `script` (an ES module) inside the generated service's directory with TZ set; returns what it printed as JSON. */
+/** Runs `script` (an ES module) inside the built service's directory with TZ set; returns what it printed as JSON. */
 function runIn(dir: string, script: string, tz: string, env: Record<string, string> = {}): any {
   writeFileSync(path.join(dir, 'check.mjs'), script);
   const run = spawnSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env, TZ: tz } });
@@ -36,67 +53,161 @@ function runIn(dir: string, script: string, tz: string, env: Record<string, stri
   return JSON.parse(run.stdout);
 }
 
-const HTTP_CHECK = `
-import { createServer } from './src/server.js';
-import { createMemoryRepository } from './src/repositories/memory.js';
-const server = createServer({ repository: createMemoryRepository() });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const base = 'http://127.0.0.1:' + server.address().port;
-const post = async (p, body) => { const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }); return { status: r.status, body: await r.json() }; };
-const get = async (p) => { const r = await fetch(base + p); return { status: r.status, body: await r.json() }; };
-const loan = (dueOn, isbn = '978-0-00-000000-2') => ({ memberId: '00000000-0000-4000-8000-000000000001', isbn, dueOn });
+/** The app over the store STORAGE names (PostgreSQL: a fresh schema, its migrations applied), called through inject. */
+const PRELUDE = `
+import pg from 'pg';
+import { aggregates } from './dist/src/aggregates.js';
+import { applyMigrations } from './dist/src/migrations.js';
+import { buildApp } from './dist/src/server.js';
+import { MemoryStore } from './dist/src/store/memory.js';
+import { PostgresStore } from './dist/src/store/postgres.js';
+let pool;
+let store = new MemoryStore();
+if (process.env.STORAGE === 'postgres') {
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query('CREATE SCHEMA ' + process.env.SCHEMA);
+  await admin.end();
+  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, options: '-c search_path=' + process.env.SCHEMA });
+  await applyMigrations(pool);
+  store = new PostgresStore(pool);
+}
+const app = buildApp({ store, aggregates, openapi: {} });
+const call = async (method, url, body, headers = {}) => {
+  const res = await app.inject({ method, url, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  return { status: res.statusCode, etag: res.headers.etag, location: res.headers.location, body: JSON.parse(res.body) };
+};
+const post = (url, body, headers) => call('POST', url, body, headers);
+const get = (url) => call('GET', url);
 const out = {};
+`;
+
+const HTTP_CHECK = `${PRELUDE}
+const loan = (dueOn, isbn = '978-0-00-000000-2') => ({ memberId: '00000000-0000-4000-8000-000000000001', isbn, dueOn });
 for (const day of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-13-01']) out[day] = await post('/lending/loans/commands/BorrowBook', loan(day));
 const created = await post('/lending/loans/commands/BorrowBook', loan('2024-02-29'));
 out.leapDay = created;
+const id = created.body.entity.id;
 out.badIsbn = await post('/lending/loans/commands/BorrowBook', loan('2024-03-01', 'not an isbn'));
-out.tooManyRenewals = await post('/lending/loans/commands/RenewLoan', { loanId: created.body.entity.id, dueOn: '2024-04-01', renewals: 4 });
-out.returned = await post('/lending/loans/commands/ReturnBook', { loanId: created.body.entity.id, returnedOn: '2024-03-10' });
+out.unknownField = await post('/lending/loans/commands/BorrowBook', { ...loan('2024-03-01'), extra: 1 });
+out.notJson = await post('/lending/loans/commands/BorrowBook', '{"memberId":');
+out.tooLarge = await post('/lending/loans/commands/BorrowBook', JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }));
+out.tooManyRenewals = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 4 });
+out.returned = await post('/lending/loans/commands/ReturnBook', { loanId: id, returnedOn: '2024-03-10' }, { 'if-match': '"1"' });
+out.stale = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 1 }, { 'if-match': '"1"' });
+out.weak = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 1 }, { 'if-match': 'W/"2"' });
+out.concurrent = await Promise.all([1, 2, 3, 4, 5].map(() => post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-05-01', renewals: 2 })));
+out.unknownLoan = await post('/lending/loans/commands/ReturnBook', { loanId: '00000000-0000-4000-8000-00000000ffff', returnedOn: '2024-03-10' });
 out.members = await get('/lending/members');
 out.member = await get('/lending/members/00000000-0000-4000-8000-000000000009');
 out.badMember = await get('/lending/members/not-a-uuid');
-out.loan = await get('/lending/loans/' + created.body.entity.id);
+out.loan = await get('/lending/loans/' + id);
 out.loans = await get('/lending/loans?limit=5&offset=0');
-server.closeAllConnections();
-server.close();
+out.badLimit = await get('/lending/loans?limit=1001');
+out.byMember = await get('/lending/loans/queries/ListMemberLoans?memberId=00000000-0000-4000-8000-000000000001');
+out.byOtherMember = await get('/lending/loans/queries/ListMemberLoans?memberId=00000000-0000-4000-8000-000000000002');
+out.events = pool ? (await pool.query('SELECT aggregate, aggregate_id, type FROM lending_events ORDER BY seq')).rows : store.outbox.get('lending_events').map((e) => ({ aggregate: e.aggregate, aggregate_id: e.aggregateId, type: e.type }));
+if (pool) {
+  // The outbox refuses the write: the loan is not stored either.
+  await pool.query('ALTER TABLE lending_events RENAME TO lending_events_away');
+  out.outboxDown = await post('/lending/loans/commands/BorrowBook', loan('2024-06-01'));
+  await pool.query('ALTER TABLE lending_events_away RENAME TO lending_events');
+  out.rowsAfterOutboxDown = (await pool.query('SELECT count(*)::int AS n FROM lending_loans')).rows[0].n;
+  out.versionColumn = (await pool.query('SELECT _version FROM lending_loans WHERE id = $1', [id])).rows[0]._version;
+}
+await app.close();
+await pool?.end();
 console.log(JSON.stringify(out));
 `;
 
 describe('typescript-http on the library model', () => {
-  const files = typescriptHttpGenerator.generate(fixtureModel('library'), {});
-
-  it.each(TIME_ZONES)('refuses impossible dates, holds the IR rules in commands, emits every event, serves every aggregate (TZ=%s)', (tz) => {
-    const dir = writeTemp(files, 'ts-library');
-    temps.push(dir);
-    const out = runIn(dir, HTTP_CHECK, tz);
-    for (const day of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-13-01']) {
-      expect(out[day].status, day).toBe(400);
-      expect(out[day].body.error.details, day).toEqual([{ path: '/dueOn', message: 'must be a date' }]);
-    }
-    expect(out.leapDay.status).toBe(201);
-    expect(out.leapDay.body.entity.dueOn).toBe('2024-02-29');
-    expect(out.leapDay.body.events.map((e: { type: string }) => e.type)).toEqual(['BookBorrowed', 'LoanOpened']);
-    expect(out.badIsbn.status).toBe(400);
-    expect(out.badIsbn.body.error.details.map((p: { path: string }) => p.path)).toEqual(['/isbn']);
-    expect(out.tooManyRenewals.status).toBe(400);
-    expect(out.tooManyRenewals.body.error.details).toEqual([{ path: '/renewals', message: 'must be at most 3' }]);
-    expect(out.returned.status).toBe(200);
-    expect(out.returned.body.entity.returnedOn).toBe('2024-03-10');
-    expect(out.members).toEqual({ status: 200, body: [] });
-    expect(out.member.status).toBe(404);
-    expect(out.badMember.status).toBe(400);
-    expect(out.loan).toEqual({ status: 200, body: out.returned.body.entity });
-    expect(out.loans).toEqual({ status: 200, body: [out.returned.body.entity] });
+  describe.each(TIME_ZONES.flatMap((tz) => ['memory', 'postgres'].map((storage) => [tz, storage] as const)))('(TZ=%s, %s)', (tz, storage) => {
+    it('answers the contract: rules, dates, events, versions, pages, queries, errors', () => {
+      const out = runIn(built, HTTP_CHECK, tz, { STORAGE: storage, DATABASE_URL: database.url, SCHEMA: `lib_${process.pid}_${schemas++}` });
+      for (const day of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-13-01']) {
+        expect(out[day].status, day).toBe(400);
+        expect(out[day].body.error, day).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/dueOn', message: 'must be a date' }] });
+      }
+      expect(out.leapDay.status).toBe(201);
+      expect(out.leapDay.etag).toBe('"1"');
+      const id = out.leapDay.body.entity.id;
+      expect(out.leapDay.location).toBe(`/lending/loans/${id}`);
+      expect(out.leapDay.body).toMatchObject({ version: 1, entity: { id, dueOn: '2024-02-29', renewals: 0 } });
+      expect(out.leapDay.body.events).toEqual([
+        { type: 'BookBorrowed', payload: { loanId: id, isbn: '978-0-00-000000-2' } },
+        { type: 'LoanOpened', payload: { loanId: id, memberId: '00000000-0000-4000-8000-000000000001', dueOn: '2024-02-29' } },
+      ]);
+      expect(out.badIsbn.body.error.details).toEqual([{ path: '/isbn', message: 'must match ^[0-9X-]+$' }]);
+      expect(out.unknownField.body.error.details).toEqual([{ path: '/extra', message: 'is not a known field' }]);
+      expect(out.notJson).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_JSON' } } });
+      expect(out.tooLarge).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
+      expect(out.tooManyRenewals.status).toBe(400);
+      expect(out.tooManyRenewals.body.error.details).toEqual([{ path: '/renewals', message: 'must be at most 3' }]);
+      expect(out.returned).toMatchObject({ status: 200, etag: '"2"', body: { version: 2, entity: { returnedOn: '2024-03-10' } } });
+      expect(out.stale).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT', details: { expected: 1, actual: 2 } } } });
+      expect(out.weak).toMatchObject({ status: 200, etag: '"3"' });
+      // Five changes at once, no If-Match: each applied on its own, one version each.
+      expect(out.concurrent.map((r: { status: number }) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(out.concurrent.map((r: { body: { version: number } }) => r.body.version).sort()).toEqual([4, 5, 6, 7, 8]);
+      expect(out.unknownLoan).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+      expect(out.members).toEqual({ status: 200, body: { items: [], limit: 100, offset: 0, total: 0 } });
+      expect(out.member.status).toBe(404);
+      expect(out.badMember.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/id', message: 'must be a uuid' }] });
+      const stored = { id, memberId: '00000000-0000-4000-8000-000000000001', isbn: '978-0-00-000000-2', dueOn: '2024-05-01', renewals: 2, returnedOn: '2024-03-10' };
+      expect(out.loan).toEqual({ status: 200, etag: '"8"', body: stored });
+      expect(out.loans.body).toEqual({ items: [stored], limit: 5, offset: 0, total: 1 });
+      expect(out.badLimit.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/limit' }] });
+      expect(out.byMember.body).toEqual({ items: [stored], limit: 100, offset: 0, total: 1 });
+      expect(out.byOtherMember.body).toEqual({ items: [], limit: 100, offset: 0, total: 0 });
+      expect(out.events.map((e: { type: string }) => e.type)).toEqual(['BookBorrowed', 'LoanOpened', 'BookReturned', 'LoanRenewed', ...Array(5).fill('LoanRenewed')]);
+      expect(out.events[0]).toMatchObject({ aggregate: 'Loan', aggregate_id: id });
+      if (storage === 'postgres') {
+        expect(out.outboxDown).toMatchObject({ status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error' } } });
+        expect(out.rowsAfterOutboxDown).toBe(1);
+        expect(out.versionColumn).toBe(8);
+      }
+    });
   });
 
-  it('passes its own generated tests', () => {
-    const dir = writeTemp(files, 'ts-library-own');
-    temps.push(dir);
-    const run = spawnSync(process.execPath, ['--test'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  it.each(TIME_ZONES)('passes its own generated tests on memory and on PostgreSQL (TZ=%s)', (tz) => {
+    const run = spawnSync(process.execPath, ['--test', ...['lending-loan', 'lending-member', 'service'].map((n) => `dist/test/${n}.test.js`)], {
+      cwd: built,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, TZ: tz, DATABASE_URL: database.url },
+    });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('# fail 0');
+    expect(run.stdout).toContain('(Lending, postgres)');
   });
 
-  it('refuses (400) a create whose required fields no parameter gives, instead of storing zero values', () => {
+  it('a declared precondition is enforced, and its generated test proves it', { timeout: 300_000 }, () => {
+    const model = fixtureModel('library');
+    const loan = viewModel(model)[0]!.aggregates.find((a) => a.name === 'Loan')!;
+    for (const c of loan.commands) if (c.kind === 'change') c.preconditions = [{ field: 'returnedOn', is: 'unset' }];
+    const files = typescriptHttpGenerator
+      .generate(model, {})
+      .map((f) => (f.path === domainPath(loan) ? { ...f, content: domainModule(loan) } : f.path === testPath(loan) ? { ...f, content: testFile(loan) } : f));
+    const dir = build(files, 'ts-library-pre');
+    const out = runIn(
+      dir,
+      `${PRELUDE}
+const created = await post('/lending/loans/commands/BorrowBook', { memberId: '00000000-0000-4000-8000-000000000001', isbn: '978-0-00-000000-2', dueOn: '2024-03-01' });
+out.first = await post('/lending/loans/commands/ReturnBook', { loanId: created.body.entity.id, returnedOn: '2024-03-10' });
+out.second = await post('/lending/loans/commands/ReturnBook', { loanId: created.body.entity.id, returnedOn: '2024-03-11' });
+out.loan = await get('/lending/loans/' + created.body.entity.id);
+console.log(JSON.stringify(out));`,
+      'UTC',
+    );
+    expect(out.first.status).toBe(200);
+    expect(out.second).toMatchObject({ status: 409, body: { error: { code: 'PRECONDITION_FAILED', details: { field: 'returnedOn', is: 'unset' } } } });
+    expect(out.loan).toMatchObject({ etag: '"2"', body: { returnedOn: '2024-03-10' } });
+    const tests = spawnSync(process.execPath, ['--test', 'dist/test/lending-loan.test.js'], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DATABASE_URL: '' } });
+    expect(tests.status, `${tests.stdout}\n${tests.stderr}`).toBe(0);
+    expect(tests.stdout).toContain('ReturnBook refuses (409 PRECONDITION_FAILED) a Loan where returnedOn is set');
+  });
+
+  it('refuses (400) a create whose required fields no parameter gives, instead of storing zero values', { timeout: 300_000 }, () => {
     const yaml = loadFixture('library');
     yaml['ir/contexts/lending.yaml'] = yaml['ir/contexts/lending.yaml']!.replace(
       /    - name: BorrowBook\n      aggregate: Loan\n      parameters:\n(        - .*\n)+      emits: .*\n/,
@@ -105,81 +216,40 @@ describe('typescript-http on the library model', () => {
     const reading = readModel(yaml);
     expect(reading.valid).toBe(true);
     expect(reading.diagnostics.map((d) => [d.code, d.severity])).toEqual([['COMMAND_MISSING_FIELDS', 'warning']]);
-    const dir = writeTemp(typescriptHttpGenerator.generate(reading.model, {}), 'ts-library-empty');
-    temps.push(dir);
+    const dir = build(typescriptHttpGenerator.generate(reading.model, {}), 'ts-library-empty');
     const out = runIn(
       dir,
-      `import { createServer } from './src/server.js';
-import { createMemoryRepository } from './src/repositories/memory.js';
-const repository = createMemoryRepository();
-const server = createServer({ repository });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const r = await fetch('http://127.0.0.1:' + server.address().port + '/lending/loans/commands/BorrowBook', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-const body = await r.json();
-const stored = await repository.list({ name: 'lending_loans', idProperty: 'id', columns: [] });
-server.closeAllConnections();
-server.close();
-console.log(JSON.stringify({ status: r.status, body, stored }));`,
+      `${PRELUDE}
+out.res = await post('/lending/loans/commands/BorrowBook', {});
+out.stored = await get('/lending/loans');
+console.log(JSON.stringify(out));`,
       'UTC',
     );
-    expect(out.status).toBe(400);
-    expect(out.body.error.details.map((p: { path: string }) => p.path)).toEqual(['/memberId', '/isbn', '/dueOn']);
-    expect(out.stored).toEqual([]);
+    expect(out.res.status).toBe(400);
+    expect(out.res.body.error.details.map((p: { path: string }) => p.path)).toEqual(['/memberId', '/isbn', '/dueOn']);
+    expect(out.stored.body.total).toBe(0);
     // Its generated test says so too, and passes.
-    const run = spawnSync(process.execPath, ['--test'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--test', 'dist/test/lending-loan.test.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DATABASE_URL: '' } });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('BorrowBook refuses to create a Loan without memberId, isbn, dueOn');
   });
 
-  it.each(TIME_ZONES)('the PostgreSQL repository gives back the date it stored (TZ=%s)', (tz) => {
-    const dir = writeTemp(files, 'ts-library-pg');
-    temps.push(dir);
-    const out = runIn(
-      dir,
-      `import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createPostgresRepository } from './src/repositories/postgres.js';
-import { aggregate } from './src/domain/lending/loan.js';
-const pg = createRequire(process.env.PG_FROM)('pg');
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
-const schema = 's_' + process.pid;
-await pool.query('CREATE SCHEMA ' + schema);
-pool.on('connect', (c) => c.query('SET search_path TO ' + schema));
-await pool.query('SET search_path TO ' + schema);
-await pool.query(readFileSync('migrations/001_lending.sql', 'utf8'));
-const repository = createPostgresRepository(pool);
-const loan = { id: '00000000-0000-4000-8000-000000000001', memberId: '00000000-0000-4000-8000-000000000002', isbn: '978-0-00-000000-2', dueOn: '2024-03-01', renewals: 0, returnedOn: '2024-12-31' };
-await repository.save(aggregate.table, loan);
-const got = await repository.get(aggregate.table, loan.id);
-const listed = await repository.list(aggregate.table);
-await pool.query('DROP SCHEMA ' + schema + ' CASCADE');
-await pool.end();
-console.log(JSON.stringify({ loan, got, listed }));`,
-      tz,
-      { DATABASE_URL: database.url, PG_FROM: createRequire(import.meta.url).resolve('pg') },
-    );
-    expect(out.got).toEqual(out.loan);
-    expect(out.listed).toEqual([out.loan]);
-  });
-
   it('applies its migrations in order and once, also when two processes start at the same time', async () => {
-    const dir = writeTemp(files, 'ts-library-migrate');
-    temps.push(dir);
+    const dir = built;
     // A slow first migration: both processes are surely starting while it runs.
     writeFileSync(path.join(dir, 'migrations', '000_slow.sql'), 'SELECT pg_sleep(1);');
     writeFileSync(
       path.join(dir, 'migrate.mjs'),
-      `import { createRequire } from 'node:module';
-import { applyMigrations } from './src/migrations.js';
-const pg = createRequire(process.env.PG_FROM)('pg');
+      `import pg from 'pg';
+import { applyMigrations } from './dist/src/migrations.js';
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, options: '-c search_path=' + process.env.SCHEMA });
-const applied = await applyMigrations(pool, new URL('./migrations/', import.meta.url));
+const applied = await applyMigrations(pool);
 await pool.end();
 console.log(JSON.stringify(applied));`,
     );
     const schema = `m_${process.pid}`;
     await database.db.query(`CREATE SCHEMA ${schema}`);
-    const env = { ...process.env, DATABASE_URL: database.url, PG_FROM: createRequire(import.meta.url).resolve('pg'), SCHEMA: schema };
+    const env = { ...process.env, DATABASE_URL: database.url, SCHEMA: schema };
     const migrate = () =>
       new Promise<string[]>((resolve, reject) => {
         const child = spawn(process.execPath, ['migrate.mjs'], { cwd: dir, env });
@@ -201,6 +271,8 @@ console.log(JSON.stringify(applied));`,
       expect(rows.map((r) => r.name)).toEqual(['000_slow.sql', '001_lending.sql', '002_note.sql']);
     } finally {
       await database.db.query(`DROP SCHEMA ${schema} CASCADE`);
+      rmSync(path.join(dir, 'migrations', '000_slow.sql'));
+      rmSync(path.join(dir, 'migrations', '002_note.sql'));
     }
   });
 });

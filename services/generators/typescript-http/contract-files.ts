@@ -1,8 +1,9 @@
-/** The service's contract: openapi.json and the typed client (ESM JavaScript + .d.ts); the SQL migrations are in ../sql-migrations.ts. */
+/** The service's contract: openapi.json and the typed client (client/index.ts); the SQL migrations are in ../sql-migrations.ts. */
 import type { AggregateView, ContextView, Desc, Field } from '../ir-view.js';
-import { camel, json, pascal, snake } from '../ir-view.js';
+import { camel, json, pascal } from '../ir-view.js';
 import { routeOf } from '../service-shape.js';
-import { HEADER } from './runtime.js';
+import { tsType } from './aggregate-files.js';
+import { alias, domainSpec, esm, HEADER } from './runtime.js';
 
 // ---- JSON Schema / OpenAPI ----
 
@@ -54,11 +55,35 @@ function objectSchema(fields: Field[]): Record<string, unknown> {
   };
 }
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });
+const errorResponse = (description: string) => ({ description, content: jsonContent({ $ref: '#/components/schemas/Error' }) });
+const ETAG = { ETag: { description: 'The version of the instance, quoted ("3")', schema: { type: 'string' } } };
+const PAGING = [
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
+];
+const pageRef = (a: AggregateView) => ({ $ref: `#/components/schemas/${a.name}Page` });
 
+function pageSchema(a: AggregateView): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${a.name}` } }, limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' } },
+    required: ['items', 'limit', 'offset', 'total'],
+  };
+}
+
+/** The OpenAPI 3.1 document of every route of HTTP-CONTRACT.md, its schemas (rules included) from the IR. */
 export function openapi(title: string, contexts: ContextView[]): string {
   const aggs = contexts.flatMap((c) => c.aggregates);
-  const paths: Record<string, unknown> = {};
+  const paths: Record<string, unknown> = {
+    '/health': {
+      get: {
+        operationId: 'health',
+        responses: { '200': { description: 'Up, and where it stores', content: jsonContent({ type: 'object', properties: { status: { const: 'ok' }, storage: { enum: ['postgres', 'memory'] } }, required: ['status', 'storage'] }) } },
+      },
+    },
+    '/openapi.json': { get: { operationId: 'openapi', responses: { '200': { description: 'This document', content: jsonContent({ type: 'object' }) } } } },
+  };
   for (const a of aggs) {
     const ref = { $ref: `#/components/schemas/${a.name}` };
     const idSchema = fieldSchema({ name: a.identifier, required: true, desc: a.idDesc });
@@ -67,12 +92,9 @@ export function openapi(title: string, contexts: ContextView[]): string {
       get: {
         operationId: `${camel(a.context)}List${pascal(a.name)}`,
         tags: [a.context],
-        parameters: [
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-          { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
-        ],
+        parameters: PAGING,
         responses: {
-          '200': { description: `A page of ${a.name} instances, by identifier`, content: { 'application/json': { schema: { type: 'array', items: ref } } } },
+          '200': { description: `A page of ${a.name} instances, by identifier`, content: jsonContent(pageRef(a)) },
           '400': errorResponse('Invalid paging parameters'),
         },
       },
@@ -83,25 +105,36 @@ export function openapi(title: string, contexts: ContextView[]): string {
         tags: [a.context],
         parameters: [{ name: a.identifier, in: 'path', required: true, schema: oneField ? fieldSchema(oneField) : idSchema }],
         responses: {
-          '200': { description: `The ${a.name}`, content: { 'application/json': { schema: ref } } },
+          '200': { description: `The ${a.name}`, headers: ETAG, content: jsonContent(ref) },
           '400': errorResponse('Invalid identifier'),
           '404': errorResponse(`No such ${a.name}`),
         },
       },
     };
     for (const c of a.commands) {
+      const change = c.kind === 'change';
+      const result = { $ref: `#/components/schemas/${a.name}CommandResult` };
       paths[`${routeOf(a)}/commands/${c.name}`] = {
         post: {
           operationId: `${camel(a.context)}${pascal(c.name)}`,
           tags: [a.context],
-          requestBody: { required: true, content: { 'application/json': { schema: objectSchema(c.input.fields) } } },
+          ...(change ? { parameters: [{ name: 'If-Match', in: 'header', required: false, description: 'The version the change expects ("3")', schema: { type: 'string' } }] } : {}),
+          requestBody: { required: true, content: jsonContent(objectSchema(c.input.fields)) },
           responses: {
-            [c.idParam ? '200' : '201']: {
-              description: `The ${a.name} after ${c.name}, and the events it emitted`,
-              content: { 'application/json': { schema: { type: 'object', properties: { entity: ref, events: { type: 'array', items: { $ref: '#/components/schemas/DomainEvent' } } }, required: ['entity', 'events'] } } },
-            },
+            ...(change
+              ? { '200': { description: `The ${a.name} after ${c.name}, its version and the events it emitted`, headers: ETAG, content: jsonContent(result) } }
+              : {
+                  '201': {
+                    description: `The new ${a.name}, version 1, and the events it emitted`,
+                    headers: { ...ETAG, Location: { description: 'Where to read it', schema: { type: 'string' } } },
+                    content: jsonContent(result),
+                  },
+                }),
             '400': errorResponse('Invalid input'),
-            ...(c.idParam ? { '404': errorResponse(`No such ${a.name}`) } : {}),
+            ...(change
+              ? { '404': errorResponse(`No such ${a.name}`), '409': errorResponse('VERSION_CONFLICT (If-Match names another version) or PRECONDITION_FAILED') }
+              : {}),
+            '413': errorResponse('Body over 1 MiB'),
           },
         },
       };
@@ -111,13 +144,16 @@ export function openapi(title: string, contexts: ContextView[]): string {
         get: {
           operationId: `${camel(a.context)}${pascal(q.name)}`,
           tags: [a.context],
-          parameters: q.input.fields.map((f) => {
-            const s = fieldSchema(f);
-            const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
-            return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: s } : { content: { 'application/json': { schema: s } } }) };
-          }),
+          parameters: [
+            ...q.input.fields.map((f) => {
+              const s = fieldSchema(f);
+              const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
+              return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: s } : { content: jsonContent(s) }) };
+            }),
+            ...(q.many ? PAGING : []),
+          ],
           responses: {
-            '200': { description: `The matching ${a.name}${q.many ? ' list' : ''}`, content: { 'application/json': { schema: q.many ? { type: 'array', items: ref } : ref } } },
+            '200': { description: `The matching ${a.name}${q.many ? ' instances, a page' : ''}`, content: jsonContent(q.many ? pageRef(a) : ref) },
             '400': errorResponse('Invalid parameters'),
             ...(q.many ? {} : { '404': errorResponse(`No ${a.name} matches`) }),
           },
@@ -125,12 +161,17 @@ export function openapi(title: string, contexts: ContextView[]): string {
       };
     }
   }
-  const schemas: Record<string, unknown> = Object.fromEntries(aggs.map((a) => [a.name, objectSchema(a.entity.fields)]));
-  schemas.DomainEvent = {
-    type: 'object',
-    properties: { type: { type: 'string' }, aggregate: { type: 'string' }, id: {}, payload: { type: 'object' } },
-    required: ['type', 'aggregate', 'id', 'payload'],
-  };
+  const schemas: Record<string, unknown> = {};
+  for (const a of aggs) {
+    schemas[a.name] = objectSchema(a.entity.fields);
+    schemas[`${a.name}Page`] = pageSchema(a);
+    schemas[`${a.name}CommandResult`] = {
+      type: 'object',
+      properties: { entity: { $ref: `#/components/schemas/${a.name}` }, version: { type: 'integer', minimum: 1 }, events: { type: 'array', items: { $ref: '#/components/schemas/DomainEvent' } } },
+      required: ['entity', 'version', 'events'],
+    };
+  }
+  schemas.DomainEvent = { type: 'object', properties: { type: { type: 'string' }, payload: { type: 'object' } }, required: ['type', 'payload'] };
   schemas.Error = {
     type: 'object',
     properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} }, required: ['code', 'message'] } },
@@ -141,51 +182,72 @@ export function openapi(title: string, contexts: ContextView[]): string {
 
 // ---- typed client ----
 
-function tsType(desc: Desc): string {
-  switch (desc.kind) {
-    case 'scalar':
-      return desc.type === 'int' || desc.type === 'decimal' ? 'number' : desc.type === 'bool' ? 'boolean' : 'string';
-    case 'enum':
-      return desc.values.map((v) => JSON.stringify(v)).join(' | ') || 'never';
-    case 'list': {
-      const inner = tsType(desc.of);
-      return /[|{ ]/.test(inner) && !inner.startsWith('{') ? `Array<${inner}>` : `${inner}[]`;
-    }
-    case 'object':
-      return `{ ${desc.fields.map((f) => `${JSON.stringify(f.name)}${f.required ? '' : '?'}: ${tsType(f.desc)};`).join(' ')} }`;
-    case 'any':
-      return 'unknown';
-  }
-}
-
-export function clientJs(contexts: ContextView[]): string {
+/** `client/index.ts`: a typed fetch client of every route, its types from the domain modules. */
+export function clientTs(contexts: ContextView[]): string {
+  const aggs: AggregateView[] = contexts.flatMap((c) => c.aggregates);
   const groups = contexts
     .filter((c) => c.aggregates.length > 0)
     .map((c) => {
-      const methods = c.aggregates.flatMap((a) => [
-        `      ${camel(a.name)}ById: (id) => call('GET', ${JSON.stringify(`${routeOf(a)}/`)} + idSegment(id)),`,
-        `      ${camel(a.name)}Page: (page) => call('GET', ${JSON.stringify(routeOf(a))}, undefined, page),`,
-        ...a.commands.map((cmd) => `      ${camel(cmd.name)}: (input) => call('POST', ${JSON.stringify(`${routeOf(a)}/commands/${cmd.name}`)}, input),`),
-        ...a.queries.map((q) => `      ${camel(q.name)}: (params) => call('GET', ${JSON.stringify(`${routeOf(a)}/queries/${q.name}`)}, undefined, params),`),
-      ]);
+      const methods = c.aggregates.flatMap((a) => {
+        const t = (name: string): string => `${alias(a)}.${name}`;
+        return [
+          `      ${camel(a.name)}ById: (id: ${tsType(a.idDesc)}) => call<${t(a.name)}>('GET', ${JSON.stringify(`${routeOf(a)}/`)} + idSegment(id)),`,
+          `      ${camel(a.name)}Page: (page: Paging = {}) => call<Page<${t(a.name)}>>('GET', ${JSON.stringify(routeOf(a))}, { params: page }),`,
+          ...a.commands.map((cmd) =>
+            cmd.kind === 'change'
+              ? `      ${camel(cmd.name)}: (input: ${t(`${cmd.name}Input`)}, options: { ifMatch?: number } = {}) => call<CommandResult<${t(a.name)}>>('POST', ${JSON.stringify(`${routeOf(a)}/commands/${cmd.name}`)}, { body: input, ifMatch: options.ifMatch }),`
+              : `      ${camel(cmd.name)}: (input: ${t(`${cmd.name}Input`)}) => call<CommandResult<${t(a.name)}>>('POST', ${JSON.stringify(`${routeOf(a)}/commands/${cmd.name}`)}, { body: input }),`,
+          ),
+          ...a.queries.map((q) =>
+            q.many
+              ? `      ${camel(q.name)}: (params: ${t(`${q.name}Params`)} & Paging) => call<Page<${t(a.name)}>>('GET', ${JSON.stringify(`${routeOf(a)}/queries/${q.name}`)}, { params }),`
+              : `      ${camel(q.name)}: (params: ${t(`${q.name}Params`)}) => call<${t(a.name)}>('GET', ${JSON.stringify(`${routeOf(a)}/queries/${q.name}`)}, { params }),`,
+          ),
+        ];
+      });
       return `    ${camel(c.name)}: {\n${methods.join('\n')}\n    },`;
     });
-  return `${HEADER}
-// Plain ESM JavaScript with types in index.d.ts: the service and its client run on Node 20 without a build step
-// or a single installed package (node --test runs the tests as they are).
+  return `${HEADER}${aggs.map((a) => esm(`type * as ${alias(a)}`, domainSpec(a, 'client'))).join('\n')}
 
-/** A failed call: the status and the service's error body. */
+export interface DomainEvent {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+export interface CommandResult<T> {
+  entity: T;
+  version: number;
+  events: DomainEvent[];
+}
+
+export interface Page<T> {
+  items: T[];
+  limit: number;
+  offset: number;
+  total: number;
+}
+
+export interface Paging {
+  limit?: number;
+  offset?: number;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** A call the service refused: its status and error body. */
 export class ApiError extends Error {
-  /** @param {number} status @param {any} body */
-  constructor(status, body) {
-    super(body?.error?.message ?? \`HTTP \${status}\`);
-    this.status = status;
-    this.body = body;
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.error?.message ?? \`HTTP \${status}\`);
   }
 }
 
-/** An identifier in a path: a scalar as is, a one-field value object by that field, else JSON. @param {unknown} id */
-function idSegment(id) {
+/** An identifier in a path: a scalar as is, a one-field value object by that field, else JSON. */
+function idSegment(id: unknown): string {
   if (id !== null && typeof id === 'object' && !Array.isArray(id)) {
     const values = Object.values(id);
     return encodeURIComponent(values.length === 1 && typeof values[0] !== 'object' ? String(values[0]) : JSON.stringify(id));
@@ -193,72 +255,29 @@ function idSegment(id) {
   return encodeURIComponent(String(id));
 }
 
-/** @param {string} baseUrl @param {{ fetch?: typeof fetch }} [options] */
-export function createClient(baseUrl, options = {}) {
+export function createClient(baseUrl: string, options: { fetch?: typeof fetch } = {}) {
   const doFetch = options.fetch ?? globalThis.fetch;
-  /** @param {string} method @param {string} path @param {unknown} [body] @param {Record<string, unknown>} [params] */
-  async function call(method, path, body, params) {
+  async function call<T>(method: 'GET' | 'POST', path: string, request: { body?: unknown; params?: object; ifMatch?: number | undefined } = {}): Promise<T> {
     const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) search.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    for (const [k, v] of Object.entries(request.params ?? {})) if (v !== undefined) search.set(k, typeof v === 'string' ? v : JSON.stringify(v));
     const query = search.toString();
+    const headers: Record<string, string> = {};
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    if (request.ifMatch !== undefined) headers['if-match'] = \`"\${request.ifMatch}"\`;
     const res = await doFetch(\`\${baseUrl.replace(/\\/$/, '')}\${path}\${query ? \`?\${query}\` : ''}\`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers,
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
     });
-    const data = await res.json();
-    if (!res.ok) throw new ApiError(res.status, data);
-    return data;
+    const data: unknown = await res.json();
+    if (!res.ok) throw new ApiError(res.status, data as ErrorBody);
+    return data as T;
   }
   return {
 ${groups.join('\n')}
   };
 }
-`;
-}
 
-export function clientDts(contexts: ContextView[]): string {
-  const aggs: AggregateView[] = contexts.flatMap((c) => c.aggregates);
-  const types = aggs.flatMap((a) => [
-    `/** The ${a.name} aggregate (${a.context}). */\nexport type ${a.name} = ${tsType(a.entity)};`,
-    ...a.commands.map((c) => `export type ${c.name}Input = ${tsType(c.input)};`),
-    ...a.queries.map((q) => `export type ${q.name}Params = ${tsType(q.input)};`),
-  ]);
-  const groups = contexts
-    .filter((c) => c.aggregates.length > 0)
-    .map((c) => {
-      const methods = c.aggregates.flatMap((a) => [
-        `    ${camel(a.name)}ById(id: ${tsType(a.idDesc)}): Promise<${a.name}>;`,
-        `    ${camel(a.name)}Page(page?: { limit?: number; offset?: number }): Promise<${a.name}[]>;`,
-        ...a.commands.map((cmd) => `    ${camel(cmd.name)}(input: ${cmd.name}Input): Promise<CommandResult<${a.name}>>;`),
-        ...a.queries.map((q) => `    ${camel(q.name)}(params: ${q.name}Params): Promise<${a.name}${q.many ? '[]' : ''}>;`),
-      ]);
-      return `  ${camel(c.name)}: {\n${methods.join('\n')}\n  };`;
-    });
-  return `${HEADER}
-export interface DomainEvent {
-  type: string;
-  aggregate: string;
-  id: unknown;
-  payload: Record<string, unknown>;
-}
-
-export interface CommandResult<T> {
-  entity: T;
-  events: DomainEvent[];
-}
-
-export declare class ApiError extends Error {
-  readonly status: number;
-  readonly body: { error: { code: string; message: string; details?: unknown } };
-}
-
-${types.join('\n\n')}
-
-export interface Client {
-${groups.join('\n')}
-}
-
-export declare function createClient(baseUrl: string, options?: { fetch?: typeof fetch }): Client;
+export type Client = ReturnType<typeof createClient>;
 `;
 }
