@@ -32,17 +32,16 @@ function buildScript(): FakeScript {
       call('read_ir', {}, 'Let me look at the model first.'),
       call('update_ir', { changes: nodeFixture() }, 'Adding the Leave context with its aggregate.'),
       call('run_generator', {}, 'Generating the code.'),
-      call('edit_file', { path: 'src/main.js', old_text: 'listening on', new_text: 'Leave Desk listening on' }, 'A friendlier start-up line.'),
-      call('run_command', { command: 'PORT=3000 node src/main.js', background: true }, 'Starting the app.'),
-      call('run_command', { command: 'node --test', timeout_seconds: 120 }, 'Running the tests.'),
-      (): FakeTurn => call('stop_process', { process_id: processIdIn(previousBackground!) }),
+      call('edit_file', { path: 'src/main.ts', old_text: 'listening on', new_text: 'Leave Desk listening on' }, 'A friendlier start-up line.'),
+      // npm test builds with tsc first, so the app can then start from dist/.
+      call('run_command', { command: 'npm install --no-audit --no-fund && npm run typecheck && npm test', timeout_seconds: 240 }, 'Installing, type-checking and running the tests.'),
+      call('run_command', { command: 'PORT=3000 node dist/src/main.ts', background: true }, 'Starting the app.'),
+      // This turn answers the background start: its result names the process.
+      (request: RecordedRequest): FakeTurn => call('stop_process', { process_id: processIdIn(request) }),
       { kind: 'reply' as const, text: 'The Leave Desk API is generated, edited, running and its tests pass.' },
     ],
   };
 }
-
-// The function turn needs the request that answered the background start: remembered as it passes.
-let previousBackground: RecordedRequest | undefined;
 
 async function apiKey(): Promise<string> {
   const response = await suite.api.post('/api/v1/auth/api-keys', {
@@ -54,20 +53,13 @@ async function apiKey(): Promise<string> {
 }
 
 async function scenario(provider: 'anthropic' | 'openai', projectId: string, key: string) {
-  const script = buildScript();
-  // Remember the request carrying the background start's result (turn 6 answers it).
-  const runTests = script.turns[5] as FakeTurn;
-  script.turns[5] = (request: RecordedRequest) => {
-    previousBackground = request;
-    return runTests;
-  };
-  suite.script(script);
+  suite.script(buildScript());
   const created = await suite.api.post(`/api/v1/projects/${projectId}/runs`, {
     token: key,
     body: { message: 'Build a leave-request API, start it and make sure its tests pass.', provider },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const run = await suite.waitFor(created.body.id, ['completed', 'failed', 'needs_input'], 180_000, projectId);
+  const run = await suite.waitFor(created.body.id, ['completed', 'failed', 'needs_input'], 360_000, projectId);
   expect(run.status, JSON.stringify(run)).toBe('completed');
   expect(run.provider).toBe(provider);
   expect(run.steps).toBe(8);
@@ -83,17 +75,17 @@ async function scenario(provider: 'anthropic' | 'openai', projectId: string, key
     ['run_command', false],
     ['stop_process', false],
   ]);
-  expect(results[4]!.data.display).toMatchObject({ kind: 'command', processId: expect.any(String) });
-  expect(results[5]!.data.display).toMatchObject({ kind: 'command', exitCode: 0 });
+  expect(results[4]!.data.display).toMatchObject({ kind: 'command', exitCode: 0 });
+  expect(results[5]!.data.display).toMatchObject({ kind: 'command', processId: expect.any(String) });
   const seqs = events.map((event) => event.seq);
   expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
   expect(events.at(-1)).toMatchObject({ type: 'run.status', data: { status: 'completed' } });
-  expect(await sh(suite.api, suite.owner, projectId, 'grep -c "Leave Desk listening on" src/main.js')).toBe('1');
+  expect(await sh(suite.api, suite.owner, projectId, 'grep -c "Leave Desk listening on" src/main.ts')).toBe('1');
   return run;
 }
 
 describe('a scripted run that builds an app', () => {
-  it('over the Anthropic wire format, with an API key; revert then restores any step', { timeout: 300_000 }, async () => {
+  it('over the Anthropic wire format, with an API key; revert then restores any step', { timeout: 480_000 }, async () => {
     const key = await apiKey();
     const run = await scenario('anthropic', suite.projectId, key);
 
@@ -101,17 +93,17 @@ describe('a scripted run that builds an app', () => {
     const revert = await suite.api.post(`/api/v1/projects/${suite.projectId}/runs/${run.id}/revert`, { token: key, body: { step: 3 } });
     expect(revert.status, JSON.stringify(revert.body)).toBe(200);
     expect(revert.body.step).toBe(3);
-    expect(await sh(suite.api, suite.owner, suite.projectId, 'grep -c "Leave Desk listening on" src/main.js || true')).toBe('0');
+    expect(await sh(suite.api, suite.owner, suite.projectId, 'grep -c "Leave Desk listening on" src/main.ts || true')).toBe('0');
     expect(await sh(suite.api, suite.owner, suite.projectId, 'test -f ir/contexts/leave.yaml && echo kept')).toBe('kept');
     const back = await suite.api.post(`/api/v1/projects/${suite.projectId}/runs/${run.id}/revert`, { token: key, body: { step: 4 } });
     expect(back.status).toBe(200);
-    expect(await sh(suite.api, suite.owner, suite.projectId, 'grep -c "Leave Desk listening on" src/main.js')).toBe('1');
+    expect(await sh(suite.api, suite.owner, suite.projectId, 'grep -c "Leave Desk listening on" src/main.ts')).toBe('1');
     const diff = await suite.api.get(`/api/v1/projects/${suite.projectId}/runs/${run.id}/steps/4/diff`, { token: key });
     expect(diff.status).toBe(200);
-    expect(diff.body.files).toEqual([expect.objectContaining({ path: 'src/main.js', change: 'modified' })]);
+    expect(diff.body.files).toEqual([expect.objectContaining({ path: 'src/main.ts', change: 'modified' })]);
   });
 
-  it('over the OpenAI wire format', { timeout: 300_000 }, async () => {
+  it('over the OpenAI wire format', { timeout: 480_000 }, async () => {
     const projectId = await createProject(suite.api, suite.owner, 'node');
     try {
       await scenario('openai', projectId, await apiKey());

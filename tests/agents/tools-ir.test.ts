@@ -89,8 +89,8 @@ describe('the IR tools', () => {
     const result = await call(toolbox, ctx, 'run_generator', {});
     expect(result.isError, result.content).toBe(false);
     expect(result.content).toMatch(/^typescript-http [\d.]+: \d+ file\(s\) written/);
-    expect(result.changedPaths).toEqual(expect.arrayContaining(['package.json', 'src/server.js']));
-    expect(await shell('test -f src/server.js && echo yes')).toBe('yes');
+    expect(result.changedPaths).toEqual(expect.arrayContaining(['package.json', 'src/server.ts']));
+    expect(await shell('test -f src/server.ts && echo yes')).toBe('yes');
     const unknown = await call(toolbox, ctx, 'run_generator', { generator: 'cobol-mainframe' });
     expect(unknown.isError).toBe(true);
     expect(unknown.content).toMatch(/No generator "cobol-mainframe"/);

@@ -245,7 +245,7 @@ describe('workbench', () => {
     await page.locator('[data-testid="tree-row"][data-path="package.json"]').waitFor();
     const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
     expect(ir.body.valid).toBe(true);
-    const main = await api.get(`/api/v1/projects/${id}/files/content?path=src/main.js`, { token: owner.accessToken });
+    const main = await api.get(`/api/v1/projects/${id}/files/content?path=src/main.ts`, { token: owner.accessToken });
     expect(main.status).toBe(200);
   });
 

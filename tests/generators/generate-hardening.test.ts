@@ -45,7 +45,7 @@ describe('a generation record rewritten by the sandbox', () => {
     const broken = {
       'not JSON': "printf 'not json{'",
       'files: null': `printf '{"generator":"typescript-http","version":"0.1.0","files":null}'`,
-      'an object for a hash': `printf '{"generator":"typescript-http","version":"0.1.0","files":{"src/server.js":{"$ne":1}}}'`,
+      'an object for a hash': `printf '{"generator":"typescript-http","version":"0.1.0","files":{"src/server.ts":{"$ne":1}}}'`,
       'JSON null': "printf 'null'",
       'too large to read': 'head -c 5000000 /dev/zero',
     };
@@ -61,11 +61,11 @@ describe('a generation record rewritten by the sandbox', () => {
   });
 
   it('makes an edited file a conflict when the record cannot be trusted', { timeout: 60_000 }, async () => {
-    await sh(api, owner, projectId, `echo '// mine' >> src/server.js && printf '[]' > ${RECORD}`);
+    await sh(api, owner, projectId, `echo '// mine' >> src/server.ts && printf '[]' > ${RECORD}`);
     const report = await generate();
     expect(report.warnings).toEqual([expect.stringContaining('is not a generation record')]);
-    expect(report.conflicts).toEqual([{ path: 'src/server.js', besidePath: 'src/server.js.generated', reason: 'not-generated' }]);
-    expect(await sh(api, owner, projectId, 'tail -n 1 src/server.js')).toBe('// mine');
+    expect(report.conflicts).toEqual([{ path: 'src/server.ts', besidePath: 'src/server.ts.generated', reason: 'not-generated' }]);
+    expect(await sh(api, owner, projectId, 'tail -n 1 src/server.ts')).toBe('// mine');
   });
 });
 
@@ -88,7 +88,7 @@ describe('a generation record replaced by something else in the sandbox', () => 
       expect(response.status, `${what}: ${response.text}`).toBe(200);
       expect(response.body.warnings, what).toContainEqual(expect.stringContaining(`${RECORD} could not be written`));
       expect(response.body.conflicts, what).toEqual([]);
-      expect(await sh(api, owner, projectId, 'test -f src/server.js && echo generated'), what).toBe('generated');
+      expect(await sh(api, owner, projectId, 'test -f src/server.ts && echo generated'), what).toBe('generated');
       await sh(api, owner, projectId, 'rm -rf .vaporform/generated && mkdir -p .vaporform/generated');
     }
   });

@@ -40,38 +40,70 @@ async function generate(id: string, body: Record<string, unknown> = {}) {
 }
 
 describe('generation into a real sandbox', () => {
-  it('generates a TypeScript HTTP service whose own tests pass in the node sandbox, and keeps hand edits', { timeout: 180_000 }, async () => {
+  it('generates a TypeScript service that installs, type-checks, passes its own tests and serves from the project PostgreSQL in the node sandbox, and keeps hand edits', { timeout: 480_000 }, async () => {
     const id = await projectWithIr('node', 'hr-leave');
+    const patched = await api.patch(`/api/v1/projects/${id}`, { token: owner.accessToken, body: { services: { postgres: true } } });
+    expect(patched.status, patched.text).toBe(200);
     const first = await generate(id);
     expect(first.generator).toBe('typescript-http');
-    expect(first.written).toEqual(expect.arrayContaining(['package.json', 'openapi.json', 'src/server.js']));
+    expect(first.written).toEqual(expect.arrayContaining(['package.json', 'tsconfig.json', 'openapi.json', 'src/server.ts', 'src/domain/leave/leave-request.ts']));
     expect(first.conflicts).toEqual([]);
-    const tests = await exec(api, owner, id, 'npm test 2>&1', { timeoutMs: 120_000 });
+    const install = await exec(api, owner, id, 'npm install --no-audit --no-fund 2>&1', { timeoutMs: 240_000 });
+    expect(install.exitCode, install.stdout).toBe(0);
+    const typecheck = await exec(api, owner, id, 'npm run typecheck 2>&1', { timeoutMs: 120_000 });
+    expect(typecheck.exitCode, typecheck.stdout).toBe(0);
+    expect(typecheck.stdout).not.toMatch(/error TS/);
+    // The sandbox has DATABASE_URL (the project's PostgreSQL): the generated tests run on memory and on it.
+    const tests = await exec(api, owner, id, 'npm test 2>&1', { timeoutMs: 180_000 });
     expect(tests.exitCode, tests.stdout).toBe(0);
     expect(tests.stdout).toMatch(/# pass \d+/);
     expect(tests.stdout).toContain('# fail 0');
+    expect(tests.stdout).toContain('postgres)');
+
+    // The built app on the project PostgreSQL, called with curl from inside the sandbox.
+    const served = await exec(
+      api,
+      owner,
+      id,
+      `log=$(mktemp); PORT=3000 node dist/src/main.js > "$log" 2>&1 & app=$!
+for i in $(seq 1 100); do curl -sf localhost:3000/health > /dev/null && break; sleep 0.2; done
+curl -s localhost:3000/health; echo
+curl -s -i -X POST -H 'content-type: application/json' --data-binary '{"employeeId":{"value":"00000000-0000-4000-8000-000000000002"},"type":"ANNUAL","period":{"start":"2024-02-29","end":"2024-03-01"},"days":2}' localhost:3000/leave/leave-requests/commands/RequestLeave; echo
+curl -s -X POST -H 'content-type: application/json' --data-binary '{"employeeId":{"value":"00000000-0000-4000-8000-000000000002"},"type":"ANNUAL","period":{"start":"2023-02-29","end":"2024-03-01"},"days":2}' localhost:3000/leave/leave-requests/commands/RequestLeave; echo
+curl -s 'localhost:3000/leave/leave-requests?limit=5'; echo
+kill $app; wait $app; cat "$log"`,
+      { timeoutMs: 60_000 },
+    );
+    expect(served.exitCode, served.stderr).toBe(0);
+    expect(served.stdout).toContain('{"status":"ok","storage":"postgres"}');
+    expect(served.stdout).toMatch(/HTTP\/1\.1 201/);
+    expect(served.stdout).toMatch(/^etag: "1"/im);
+    expect(served.stdout).toMatch(/^location: \/leave\/leave-requests\/[0-9a-f-]{36}/im);
+    expect(served.stdout).toContain('"path":"/period/start","message":"must be a date"');
+    expect(served.stdout).toMatch(/"limit":5,"offset":0,"total":1/);
+    expect(served.stdout).toMatch(/storage: postgres \S+ \(migrations applied now: 001_leave\.sql\)/);
 
     // Someone edits a generated file and adds one of their own; then the model changes.
-    const domain = 'src/domain/leave/leave-request.js';
-    await sh(api, owner, id, `echo "// my tweak" >> src/server.js && echo "// mine too" >> ${domain} && echo "mine" > NOTES.md`);
+    const domain = 'src/domain/leave/leave-request.ts';
+    await sh(api, owner, id, `echo "// my tweak" >> src/server.ts && echo "// mine too" >> ${domain} && echo "mine" > NOTES.md`);
     // The model did not change, so the edited file's generated output did not either: no conflict, nothing written.
     const same = await generate(id);
     expect(same.written).toEqual([]);
     expect(same.conflicts).toEqual([]);
-    expect(same.kept).toEqual([domain, 'src/server.js']);
+    expect(same.kept).toEqual([domain, 'src/server.ts']);
     const ir = await api.get(`/api/v1/projects/${id}/ir`, { token: owner.accessToken });
     const leave = ir.body.files.find((f: string) => f.endsWith('leave.yaml'));
     const text = (await exec(api, owner, id, ['cat', leave])).stdout;
     const changed = text.replace('- { name: days, type: decimal', '- { name: halfDay, type: bool, required: false }\n          - { name: days, type: decimal');
     expect((await api.post(`/api/v1/projects/${id}/ir/changes`, { token: owner.accessToken, body: { changes: { [leave]: changed } } })).status).toBe(200);
     const again = await generate(id);
-    // The leave request's module changed under the edit: a conflict; server.js (the same list of aggregates) did not.
+    // The leave request's module changed under the edit: a conflict; server.ts (the same whatever the model) did not.
     expect(again.conflicts).toEqual([{ path: domain, besidePath: `${domain}.generated`, reason: 'edited' }]);
-    expect(again.kept).toEqual(['src/server.js']);
+    expect(again.kept).toEqual(['src/server.ts']);
     expect(await sh(api, owner, id, `tail -n 1 ${domain}`)).toBe('// mine too');
     expect(again.written.length).toBeGreaterThan(0);
     expect(again.written).not.toContain('NOTES.md');
-    expect(await sh(api, owner, id, 'tail -n 1 src/server.js')).toBe('// my tweak');
+    expect(await sh(api, owner, id, 'tail -n 1 src/server.ts')).toBe('// my tweak');
     expect(await sh(api, owner, id, 'cat NOTES.md')).toBe('mine');
     expect(await sh(api, owner, id, 'grep -c halfDay openapi.json')).not.toBe('0');
   });

@@ -1,7 +1,8 @@
 /**
- * A generated typescript-http app on its project's own PostgreSQL, in the real sandbox: with the service turned on
- * it stores in PostgreSQL (its migrations applied at the first start, once), so what it was given is still there
- * after the app restarts; without DATABASE_URL it says it runs on the memory store.
+ * A generated typescript-http app on its project's own PostgreSQL, in the real sandbox: installed with npm and
+ * built with tsc, with the service turned on it stores in PostgreSQL (its migrations applied at the first start,
+ * once), so what it was given is still there after the app restarts, at the version it had; without DATABASE_URL
+ * it says it runs on the memory store.
  */
 import { describe, expect, it } from 'vitest';
 import type { ProcessInfo } from '../../lib/api-types.js';
@@ -27,7 +28,7 @@ const auth = () => ({ token: suite.owner.accessToken });
 
 /** Starts the app as a managed process and waits until it listens; its id and output so far. */
 async function startApp(id: string): Promise<{ pid: string; output: string }> {
-  const pid = await startProcess(suite.api, suite.owner, id, `PORT=${PORT} node src/main.js`);
+  const pid = await startProcess(suite.api, suite.owner, id, `PORT=${PORT} node dist/src/main.js`);
   let info: ProcessInfo | undefined;
   await eventually(
     async () => {
@@ -77,13 +78,13 @@ describe('a generated typescript-http app with the project PostgreSQL', () => {
     const generated = await suite.api.post(`/api/v1/projects/${id}/generate`, { ...auth(), body: {} });
     expect(generated.status, generated.text).toBe(200);
     expect(generated.body.generator).toBe('typescript-http');
-    expect(generated.body.written).toEqual(expect.arrayContaining(['src/main.js', 'src/migrations.js', 'migrations/001_lending.sql']));
+    expect(generated.body.written).toEqual(expect.arrayContaining(['src/main.ts', 'src/migrations.ts', 'migrations/001_lending.sql']));
 
-    const install = await exec(suite.api, suite.owner, id, 'npm install --no-audit --no-fund 2>&1', { timeoutMs: 180_000 });
+    const install = await exec(suite.api, suite.owner, id, 'npm install --no-audit --no-fund 2>&1 && npm run build 2>&1', { timeoutMs: 240_000 });
     expect(install.exitCode, install.stdout).toBe(0);
 
     // Without DATABASE_URL (the caller's env wins over the service's): the memory store, and it says so.
-    const memory = await exec(suite.api, suite.owner, id, `PORT=3001 timeout 3 node src/main.js; true`, { env: { DATABASE_URL: '' } });
+    const memory = await exec(suite.api, suite.owner, id, `PORT=3001 timeout 3 node dist/src/main.js; true`, { env: { DATABASE_URL: '' } });
     expect(memory.stdout).toContain('storage: memory');
 
     const first = await startApp(id);
@@ -96,6 +97,7 @@ describe('a generated typescript-http app with the project PostgreSQL', () => {
     expect(borrowed.status, JSON.stringify(borrowed.body)).toBe(201);
     const loan = borrowed.body.entity;
     expect(loan).toMatchObject({ isbn: '978-0-00-000000-2', dueOn: '2024-03-01' });
+    expect(borrowed.body.version).toBe(1);
     await stopApp(id, first.pid);
 
     const second = await startApp(id);
@@ -105,11 +107,15 @@ describe('a generated typescript-http app with the project PostgreSQL', () => {
     // A change after the restart updates the stored row.
     const returned = await call(id, 'POST', '/lending/loans/commands/ReturnBook', { loanId: loan.id, returnedOn: '2024-02-20' });
     expect(returned.status, JSON.stringify(returned.body)).toBe(200);
-    expect((await call(id, 'GET', '/lending/loans')).body).toEqual([{ ...loan, returnedOn: '2024-02-20' }]);
+    expect(returned.body.version).toBe(2);
+    expect((await call(id, 'GET', '/lending/loans')).body).toEqual({ items: [{ ...loan, returnedOn: '2024-02-20' }], limit: 100, offset: 0, total: 1 });
+    const health = await call(id, 'GET', '/health');
+    expect(health.body).toEqual({ status: 'ok', storage: 'postgres' });
     await stopApp(id, second.pid);
 
     expect(await query(id, 'SELECT name FROM schema_migrations ORDER BY name')).toEqual([{ name: '001_lending.sql' }]);
-    expect(await query(id, 'SELECT count(*)::int AS n FROM lending_loans')).toEqual([{ n: 1 }]);
+    expect(await query(id, 'SELECT count(*)::int AS n, max(_version)::int AS version FROM lending_loans')).toEqual([{ n: 1, version: 2 }]);
+    expect(await query(id, 'SELECT type FROM lending_events ORDER BY seq')).toEqual([{ type: 'BookBorrowed' }, { type: 'LoanOpened' }, { type: 'BookReturned' }]);
     expect(await sh(suite.api, suite.owner, id, 'ls node_modules/pg/package.json')).toBe('node_modules/pg/package.json');
   });
 });
