@@ -6,7 +6,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors.js';
@@ -14,7 +13,7 @@ import { readModel, type Model } from '../../services/ir/index.js';
 import { typescriptHttpGenerator, type GeneratedFile } from '../../services/generators/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { writeTemp } from './helpers.js';
+import { linkTypescriptDependencies, npmRun, writeTemp } from './helpers.js';
 
 const CONTEXT = 'ir/contexts/lending.yaml';
 const RETURNED_ON = '          - { name: returnedOn, type: date, required: false }\n';
@@ -79,7 +78,7 @@ describe('typescript-http migrations evolve with the model', () => {
     expect([...after.keys()]).toEqual(['migrations/001_lending.sql', 'migrations/002_create_lending_reservations_and_3_more.sql', 'migrations/schema.json']);
     expect(after.get('migrations/001_lending.sql')).toBe(old001);
     const sql = after.get('migrations/002_create_lending_reservations_and_3_more.sql')!;
-    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "lending_reservations" (\n  "id" UUID PRIMARY KEY,\n  "isbn" TEXT NOT NULL\n);');
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "lending_reservations" (\n  "id" UUID PRIMARY KEY,\n  "isbn" TEXT NOT NULL,\n  "_version" INTEGER NOT NULL DEFAULT 1\n);');
     expect(sql).toContain('ALTER TABLE "lending_loans" ADD COLUMN IF NOT EXISTS "returned_on" DATE;');
     // Required, no default in the model: nullable, and said so.
     expect(sql).toContain('-- branch is required by the model, but rows saved before this migration have no value');
@@ -178,31 +177,33 @@ describe('typescript-http migrations on PostgreSQL', () => {
     await database?.drop();
   });
 
-  it('applies v2 to a database made by v1: the new column exists, the old row is intact, the repository saves the new field', async () => {
+  it('applies v2 to a database made by v1: the new column exists, the old row is intact, the store saves the new field', { timeout: 120_000 }, async () => {
     const workspace = new Map<string, string>();
     const first = generate(library(), workspace);
     write(workspace, first);
     const second = generate(library(v2), workspace);
     const schema = `mig_${process.pid}`;
     await database.db.query(`CREATE SCHEMA ${schema}`);
-    const env = { ...process.env, DATABASE_URL: database.url, PG_FROM: createRequire(import.meta.url).resolve('pg'), SCHEMA: schema };
-    const SCRIPT = `import { createRequire } from 'node:module';
-import { applyMigrations } from './src/migrations.js';
-import { createPostgresRepository } from './src/repositories/postgres.js';
-import { aggregate } from './src/domain/lending/loan.js';
-const pg = createRequire(process.env.PG_FROM)('pg');
+    const env = { ...process.env, DATABASE_URL: database.url, SCHEMA: schema };
+    const SCRIPT = `import pg from 'pg';
+import { applyMigrations } from './dist/src/migrations.js';
+import { PostgresStore } from './dist/src/store/postgres.js';
+import { aggregate } from './dist/src/domain/lending/loan.js';
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, options: '-c search_path=' + process.env.SCHEMA });
-const applied = await applyMigrations(pool, new URL('./migrations/', import.meta.url));
-const repository = createPostgresRepository(pool);
+const applied = await applyMigrations(pool);
+const store = new PostgresStore(pool);
 const loan = JSON.parse(process.env.LOAN);
-if (loan.id) await repository.save(aggregate.table, loan);
-const got = await repository.get(aggregate.table, process.env.GET);
+if (loan.id) await store.create(aggregate, loan, []);
+const got = (await store.get(aggregate, process.env.GET))?.entity;
 const columns = (await pool.query("SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'lending_loans' ORDER BY ordinal_position", [process.env.SCHEMA])).rows;
 await pool.end();
 console.log(JSON.stringify({ applied, got, columns }));`;
     const run = (files: GeneratedFile[], loan: object, get: string) => {
       const dir = writeTemp(files, 'ts-migrations');
       temps.push(dir);
+      linkTypescriptDependencies(dir);
+      const built = npmRun(dir, 'build');
+      expect(built.status, built.output).toBe(0);
       writeFileSync(path.join(dir, 'check.mjs'), SCRIPT);
       const out = spawnSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...env, LOAN: JSON.stringify(loan), GET: get } });
       expect(out.status, `${out.stdout}\n${out.stderr}`).toBe(0);
