@@ -35,7 +35,7 @@ function buildScript(): FakeScript {
       call('edit_file', { path: 'src/main.ts', old_text: 'listening on', new_text: 'Leave Desk listening on' }, 'A friendlier start-up line.'),
       // npm test builds with tsc first, so the app can then start from dist/.
       call('run_command', { command: 'npm install --no-audit --no-fund && npm run typecheck && npm test', timeout_seconds: 240 }, 'Installing, type-checking and running the tests.'),
-      call('run_command', { command: 'PORT=3000 node dist/src/main.ts', background: true }, 'Starting the app.'),
+      call('run_command', { command: 'PORT=3000 node dist/src/main.js', background: true }, 'Starting the app.'),
       // This turn answers the background start: its result names the process.
       (request: RecordedRequest): FakeTurn => call('stop_process', { process_id: processIdIn(request) }),
       { kind: 'reply' as const, text: 'The Leave Desk API is generated, edited, running and its tests pass.' },
