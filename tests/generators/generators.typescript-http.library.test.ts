@@ -107,6 +107,8 @@ out.badLimit = await get('/lending/loans?limit=1001');
 out.byMember = await get('/lending/loans/queries/ListMemberLoans?memberId=00000000-0000-4000-8000-000000000001');
 out.byOtherMember = await get('/lending/loans/queries/ListMemberLoans?memberId=00000000-0000-4000-8000-000000000002');
 out.events = pool ? (await pool.query('SELECT aggregate, aggregate_id, type FROM lending_events ORDER BY seq')).rows : store.outbox.get('lending_events').map((e) => ({ aggregate: e.aggregate, aggregate_id: e.aggregateId, type: e.type }));
+out.upper = await post('/lending/loans/commands/BorrowBook', { ...loan('2024-07-01'), memberId: '00000000-0000-4000-8000-0000000000AB' });
+out.upperGet = await get('/lending/loans/' + id.toUpperCase());
 if (pool) {
   // The outbox refuses the write: the loan is not stored either.
   await pool.query('ALTER TABLE lending_events RENAME TO lending_events_away');
@@ -161,9 +163,12 @@ describe('typescript-http on the library model', () => {
       expect(out.byOtherMember.body).toEqual({ items: [], limit: 100, offset: 0, total: 0 });
       expect(out.events.map((e: { type: string }) => e.type)).toEqual(['BookBorrowed', 'LoanOpened', 'BookReturned', 'LoanRenewed', ...Array(5).fill('LoanRenewed')]);
       expect(out.events[0]).toMatchObject({ aggregate: 'Loan', aggregate_id: id });
+      // uuids are answered lower-case whatever case they were given in, by either store.
+      expect(out.upper.body.entity.memberId).toBe('00000000-0000-4000-8000-0000000000ab');
+      expect(out.upperGet).toMatchObject({ status: 200, body: stored });
       if (storage === 'postgres') {
         expect(out.outboxDown).toMatchObject({ status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error' } } });
-        expect(out.rowsAfterOutboxDown).toBe(1);
+        expect(out.rowsAfterOutboxDown).toBe(2);
         expect(out.versionColumn).toBe(8);
       }
     });
