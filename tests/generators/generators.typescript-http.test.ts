@@ -12,6 +12,7 @@ const temps: string[] = [];
 afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const RUNTIME = [
+  '.gitignore',
   'src/config.ts',
   'src/engine.ts',
   'src/errors.ts',

@@ -1,6 +1,6 @@
 /**
- * The fixed part of the generated service: its TypeScript sources under template/ (`<path>.txt`, so that this
- * project neither compiles nor lints them), emitted unchanged whatever the model, plus `src/aggregates.ts`, the
+ * The fixed part of the generated service: its TypeScript sources (and .gitignore) under template/ (`<path>.txt`,
+ * so that this project neither compiles nor lints them), emitted unchanged whatever the model, plus `src/aggregates.ts`, the
  * one source that lists the model's aggregates. Domain modules are data the engine runs.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,7 +16,8 @@ const RUNTIME: GeneratedFile[] = readdirSync(TEMPLATE, { recursive: true, encodi
   .filter((name) => name.endsWith('.txt'))
   .map((name) => name.split('\\').join('/'))
   .sort()
-  .map((name) => ({ path: name.slice(0, -'.txt'.length), content: `${HEADER}${readFileSync(new URL(name, TEMPLATE), 'utf8')}`, dependsOn: [] }));
+  .map((name) => name.slice(0, -'.txt'.length))
+  .map((path) => ({ path, content: `${path.endsWith('.ts') ? HEADER : HEADER.replace(/^\/\//, '#')}${readFileSync(new URL(`${path}.txt`, TEMPLATE), 'utf8')}`, dependsOn: [] }));
 
 export const runtimeFiles = (): GeneratedFile[] => RUNTIME.map((f) => ({ ...f, dependsOn: [] }));
 
