@@ -175,7 +175,7 @@ describe('typescript-http on the library model', () => {
   });
 
   it.each(TIME_ZONES)('passes its own generated tests on memory and on PostgreSQL (TZ=%s)', (tz) => {
-    const run = spawnSync(process.execPath, ['--test', ...['lending-loan', 'lending-member', 'service'].map((n) => `dist/test/${n}.test.js`)], {
+    const run = spawnSync(process.execPath, ['--test', ...['client', 'lending-loan', 'lending-member', 'service'].map((n) => `dist/test/${n}.test.js`)], {
       cwd: built,
       encoding: 'utf8',
       timeout: 120_000,

@@ -48,6 +48,7 @@ describe('typescript-http generator', () => {
         'src/domain/inventory/product.ts',
         'src/domain/order/order.ts',
         'src/domain/payment/payment.ts',
+        'test/client.test.ts',
         'test/inventory-product.test.ts',
         'test/order-order.test.ts',
         'test/payment-payment.test.ts',

@@ -1,7 +1,7 @@
 /** The service's contract: openapi.json and the typed client (client/index.ts); the SQL migrations are in ../sql-migrations.ts. */
 import type { AggregateView, ContextView, Desc, Field } from '../ir-view.js';
 import { camel, json, pascal } from '../ir-view.js';
-import { routeOf } from '../service-shape.js';
+import { routeOf, testSamples } from '../service-shape.js';
 import { tsType } from './aggregate-files.js';
 import { alias, domainSpec, esm, HEADER } from './runtime.js';
 
@@ -279,5 +279,41 @@ ${groups.join('\n')}
 }
 
 export type Client = ReturnType<typeof createClient>;
+`;
+}
+
+/** `test/client.test.ts`: the typed client against the service listening on a port, per aggregate: a page, one by id, a create. */
+export function clientTestTs(contexts: ContextView[]): string {
+  const aggs: AggregateView[] = contexts.flatMap((c) => c.aggregates);
+  const L = (v: unknown): string => JSON.stringify(v);
+  const tests = aggs.map((a) => {
+    const samples = testSamples(a);
+    const sample = Object.fromEntries(Object.entries(samples.entity).filter(([, v]) => v !== null));
+    const group = `client.${camel(a.context)}`;
+    const create = samples.commands.find((s) => s.command.kind === 'create' && s.missing.length === 0);
+    return `  it('reads${create ? ' and creates' : ''} ${a.name} instances', async (t) => {
+    const sample: ${alias(a)}.${a.name} = ${L(sample)};
+    const client = createClient(await serve(t, 'memory', [[${alias(a)}.aggregate, sample]]));
+    assert.deepEqual(await ${group}.${camel(a.name)}Page({ limit: 10 }), { items: [sample], limit: 10, offset: 0, total: 1 });
+    assert.deepEqual(await ${group}.${camel(a.name)}ById(sample[${L(a.identifier)}]), sample);${
+      create
+        ? `
+    const created = await ${group}.${camel(create.command.name)}(${L(create.input)});
+    assert.equal(created.version, 1);
+    assert.deepEqual(created.events.map((e) => e.type), ${L(create.command.emits.map((e) => e.name))});`
+        : ''
+    }
+    await assert.rejects(${group}.${camel(a.name)}Page({ limit: 0 }), (error: unknown) => error instanceof ApiError && error.status === 400 && error.body.error.code === 'VALIDATION_FAILED');
+  });`;
+  });
+  return `${HEADER}${esm('assert', 'node:assert/strict')}
+${esm('{ describe, it }', 'node:test')}
+${esm('{ ApiError, createClient }', '../client/index.js')}
+${aggs.map((a) => esm(`* as ${alias(a)}`, domainSpec(a, 'test'))).join('\n')}
+${esm('{ serve }', './support.js')}
+
+describe('the typed client', () => {
+${tests.join('\n\n')}
+});
 `;
 }

@@ -12,7 +12,7 @@ import { json, kebab, viewModel, type AggregateView } from '../ir-view.js';
 import type { GeneratedFile, Generator, GeneratorOptions } from '../plugin.js';
 import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
 import { domainModule, domainPath, testFile, testPath } from './aggregate-files.js';
-import { clientTs, openapi } from './contract-files.js';
+import { clientTestTs, clientTs, openapi } from './contract-files.js';
 import { aggregatesTs, runtimeFiles } from './runtime.js';
 
 const WHOLE = ['*'];
@@ -88,6 +88,7 @@ export const typescriptHttpGenerator: Generator = {
       { path: 'tsconfig.json', content: TSCONFIG, dependsOn: [] },
       { path: 'openapi.json', content: openapi(title, contexts), dependsOn: WHOLE },
       { path: 'client/index.ts', content: clientTs(contexts), dependsOn: WHOLE },
+      { path: 'test/client.test.ts', content: clientTestTs(contexts), dependsOn: WHOLE },
       { path: 'src/aggregates.ts', content: aggregatesTs(contexts), dependsOn: WHOLE },
       ...runtimeFiles(),
       ...initialMigrationFiles(contexts),
