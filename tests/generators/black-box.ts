@@ -9,33 +9,10 @@ import { expect } from 'vitest';
 import type { ApiClient, SignedIn } from '../helpers/http.js';
 import { exec } from '../helpers/sandbox.js';
 
+export { STACK_COMMANDS as STACKS, type StackName } from '../../services/generators/stack-commands.js';
+
 const run = promisify(execFile);
 
-/** How each stack's generated project is installed, checked, tested and started, by its own usual commands. */
-export const STACKS = {
-  node: {
-    generator: 'typescript-http',
-    install: 'npm install --no-audit --no-fund',
-    typecheck: 'npm run typecheck',
-    test: 'npm test',
-    start: 'npm start',
-  },
-  python: {
-    generator: 'python-http',
-    install: 'python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt',
-    typecheck: '.venv/bin/python -m compileall -q app tests',
-    test: '.venv/bin/pytest -q',
-    start: '.venv/bin/python -m app',
-  },
-  go: {
-    generator: 'go-http',
-    install: 'go mod download',
-    typecheck: 'go vet ./...',
-    test: 'go test ./...',
-    start: 'go build -o .bin/server ./cmd/server && exec ./.bin/server',
-  },
-} as const;
-export type StackName = keyof typeof STACKS;
 
 export interface Reply {
   status: number;
