@@ -36,7 +36,7 @@ async function createWithPostgres(): Promise<string> {
     body: { name: 'with postgres', stack: 'node', services: { postgres: true } },
   });
   expect(created.status, created.text).toBe(201);
-  expect(created.body.services).toEqual({ postgres: true });
+  expect(created.body.services).toEqual({ postgres: true, redis: false });
   return created.body.id;
 }
 
@@ -68,7 +68,7 @@ async function volumeExists(name: string): Promise<boolean> {
 async function setPostgres(projectId: string, postgres: boolean): Promise<void> {
   const patched = await suite.api.patch(`/api/v1/projects/${projectId}`, { token: suite.owner.accessToken, body: { services: { postgres } } });
   expect(patched.status, patched.text).toBe(200);
-  expect(patched.body.services).toEqual({ postgres });
+  expect(patched.body.services).toEqual({ postgres, redis: false });
 }
 
 describe('project PostgreSQL', () => {
@@ -195,7 +195,7 @@ describe('project PostgreSQL', () => {
     expect(foreign.body.error.code).toBe('PROJECT_NOT_FOUND');
     expect((await inspect(sandboxNames(id).postgresContainer))?.State.Running).toBe(true);
 
-    for (const services of [{ postgres: 'maybe' }, { redis: true }, {}, 'yes', null, { postgres: 'on' }]) {
+    for (const services of [{ postgres: 'maybe' }, { mongodb: true }, {}, 'yes', null, { postgres: 'on' }, { redis: 1 }]) {
       const patched = await suite.api.patch(`/api/v1/projects/${id}`, { token: suite.owner.accessToken, body: { services } });
       expect(patched.status, JSON.stringify(services)).toBe(400);
       expect(patched.body.error.code).toBe('VALIDATION_FAILED');
@@ -204,7 +204,7 @@ describe('project PostgreSQL', () => {
       expect(created.body.error.code).toBe('VALIDATION_FAILED');
     }
     const got = await suite.api.get(`/api/v1/projects/${id}`, { token: suite.owner.accessToken });
-    expect(got.body.services).toEqual({ postgres: true });
+    expect(got.body.services).toEqual({ postgres: true, redis: false });
   });
 
   it('goes with its project, container and data', { timeout: 60_000 }, async () => {
