@@ -165,17 +165,18 @@ export abstract class ProjectServiceContainer {
     await this.ensureRunning(projectId);
     const key = `${snapshot}.${this.kind.dumpSuffix}`;
     const body = new PassThrough();
-    const [stored, { exitCode, stderr }] = await Promise.allSettled([
-      objects.put(key, body),
-      this.run(this.container(projectId), this.kind.dumpCommand, body),
-    ]).then(([put, ran]) => {
-      if (ran.status === 'rejected') body.destroy(ran.reason as Error);
-      return [put, ran.status === 'fulfilled' ? ran.value : { exitCode: -1, stderr: String(ran.reason) }] as const;
+    body.on('error', () => {}); // what went wrong is told by the store's or the command's outcome below
+    const ran = this.run(this.container(projectId), this.kind.dumpCommand, body).catch((err: unknown) => {
+      body.destroy(err as Error); // or the store would wait for the rest forever
+      throw err;
     });
-    if (exitCode !== 0 || stored.status === 'rejected') {
+    const [stored, result] = await Promise.allSettled([objects.put(key, body), ran]);
+    const exitCode = result.status === 'fulfilled' ? result.value.exitCode : -1;
+    if (stored.status === 'rejected' || exitCode !== 0) {
       await objects.delete(key).catch(() => {});
-      throw new AppError('INTERNAL', `Saving the project's ${this.kind.title} data failed (exit code ${exitCode})`, {
-        stderr,
+      throw new AppError('INTERNAL', `Saving the project's ${this.kind.title} data failed`, {
+        exitCode,
+        stderr: result.status === 'fulfilled' ? result.value.stderr : String(result.reason),
         ...(stored.status === 'rejected' ? { store: String(stored.reason) } : {}),
       });
     }

@@ -195,7 +195,7 @@ describe('project PostgreSQL', () => {
     expect(foreign.body.error.code).toBe('PROJECT_NOT_FOUND');
     expect((await inspect(sandboxNames(id).postgresContainer))?.State.Running).toBe(true);
 
-    for (const services of [{ postgres: 'maybe' }, { mongodb: true }, {}, 'yes', null, { postgres: 'on' }, { redis: 1 }]) {
+    for (const services of [{ postgres: 'maybe' }, { mongodb: true }, {}, 'yes', null, { postgres: 'on' }, { redis: 'maybe' }]) {
       const patched = await suite.api.patch(`/api/v1/projects/${id}`, { token: suite.owner.accessToken, body: { services } });
       expect(patched.status, JSON.stringify(services)).toBe(400);
       expect(patched.body.error.code).toBe('VALIDATION_FAILED');
