@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { LABEL_DEPLOYMENT, LABEL_PROJECT, LABEL_ROLE, sandboxNames } from '../../services/containers/sandbox-spec.js';
+import { sandboxNames } from '../../services/containers/sandbox-spec.js';
+import { expectConfinedService, expectOnlyItsProjectReaches, inspectContainer, volumeExists as volumeIn } from '../helpers/project-services.js';
 import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
 
 const suite = sandboxSuite('project-redis');
@@ -47,38 +48,18 @@ socket.on('data', (data) => {
 });
 `;
 
-/** A TCP connection attempt from a sandbox: "open", or why not. */
-const CONNECT_SCRIPT = `
-const socket = require('net').connect(Number(process.argv[2]), process.argv[1]);
-socket.setTimeout(3000);
-socket.on('connect', () => { console.log('open'); process.exit(0); });
-socket.on('timeout', () => { console.log('timeout'); process.exit(0); });
-socket.on('error', (err) => { console.log(err.code); process.exit(0); });
-`;
-
 async function redis(projectId: string, commands: string[][]): Promise<unknown[]> {
   const result = await exec(suite.api, suite.owner, projectId, ['node', '-e', RESP_SCRIPT, JSON.stringify(commands)], { timeoutMs: 30_000 });
   expect(result.exitCode, `${JSON.stringify(commands)}\n${result.stderr}`).toBe(0);
   return JSON.parse(result.stdout);
 }
 
-async function inspect(name: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await suite.app.infra.docker.getContainer(name).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
+function inspect(name: string): Promise<Docker.ContainerInspectInfo | null> {
+  return inspectContainer(suite.app.infra.docker, name);
 }
 
-async function volumeExists(name: string): Promise<boolean> {
-  try {
-    await suite.app.infra.docker.getVolume(name).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
+function volumeExists(name: string): Promise<boolean> {
+  return volumeIn(suite.app.infra.docker, name);
 }
 
 async function setRedis(projectId: string, on: boolean): Promise<void> {
@@ -129,49 +110,25 @@ describe('project Redis', () => {
 
   it('is hardened, on the project network only, with no published port and no password in any configuration', async () => {
     const names = sandboxNames(id);
-    const info = (await inspect(names.redisContainer))!;
-    expect(info.Config.User).toBe('999:999');
-    expect(info.Config.Env ?? []).not.toEqual(expect.arrayContaining([expect.stringContaining(password)]));
-    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
-    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
-    expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
-    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
-    expect(info.HostConfig.Privileged).toBe(false);
-    expect(info.HostConfig.Memory).toBe(128 * 1024 * 1024);
-    expect(info.HostConfig.MemorySwap).toBe(128 * 1024 * 1024);
-    expect(info.HostConfig.PidsLimit).toBe(64);
-    expect(info.HostConfig.NanoCpus).toBe(0.25e9);
-    expect(Object.keys(info.HostConfig.Tmpfs ?? {})).toEqual(['/run/redis']);
-    expect(info.HostConfig.PublishAllPorts).toBe(false);
-    expect(Object.keys(info.HostConfig.PortBindings ?? {})).toEqual([]);
-    expect(Object.values(info.NetworkSettings.Ports ?? {}).every((bindings) => bindings === null)).toBe(true);
-    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([names.network]);
-    expect(info.NetworkSettings.Networks[names.network]!.Aliases).toContain('redis');
-    expect(info.Config.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'redis' });
-    expect(info.Config.Labels[LABEL_DEPLOYMENT]).toMatch(/^[0-9a-f-]{36}$/);
-    const volume = await suite.app.infra.docker.getVolume(names.redisVolume).inspect();
-    expect(volume.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'redis' });
-    // The server runs as the redis user, and keeps to the memory it was given.
-    const top = (await suite.app.infra.docker.getContainer(names.redisContainer).top({ ps_args: '-o pid,uid,args' })) as { Processes: string[][] };
-    expect(top.Processes.map((row) => row[1]!.trim())).toEqual(top.Processes.map(() => '999'));
-    expect(top.Processes.map((row) => row.join(' ')).join('\n')).not.toContain(password);
+    await expectConfinedService(
+      suite.app.infra.docker,
+      { projectId: id, container: names.redisContainer, volume: names.redisVolume, role: 'redis', host: 'redis', password },
+      { memoryBytes: 128 * 1024 * 1024, cpus: 0.25, pids: 64, tmpfs: ['/run/redis'] },
+    );
+    // It keeps to the memory it was given: writes refused at three quarters of it, nothing evicted.
     const [, memory] = (await redis(id, [AUTH, ['INFO', 'memory']])) as [string, string];
     expect(memory).toContain(`maxmemory:${96 * 1024 * 1024}\r\n`);
     expect(memory).toContain('maxmemory_policy:noeviction');
-
-    expect(JSON.stringify(info)).not.toContain(password);
-    expect(JSON.stringify(await inspect(names.container))).not.toContain(password);
   });
 
   it("cannot be reached from another project's sandbox", { timeout: 60_000 }, async () => {
-    const ip = (await inspect(sandboxNames(id).redisContainer))!.NetworkSettings.Networks[sandboxNames(id).network]!.IPAddress;
-    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const other = await suite.project('node');
-    const direct = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, ip, '6379'], { timeoutMs: 20_000 });
-    expect(direct.stdout.trim()).not.toBe('open');
-    const byName = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, 'redis', '6379'], { timeoutMs: 20_000 });
-    expect(byName.stdout.trim()).toBe('ENOTFOUND');
-    expect(await sh(suite.api, suite.owner, other, 'echo "${REDIS_URL:-none} ${REDIS_PASSWORD:-none}"')).toBe('none none');
+    await expectOnlyItsProjectReaches(suite, {
+      projectId: id,
+      container: sandboxNames(id).redisContainer,
+      host: 'redis',
+      port: 6379,
+      variables: ['REDIS_URL', 'REDIS_PASSWORD'],
+    });
   });
 
   it('is paused with the sandbox, and resumed by its next use', { timeout: 60_000 }, async () => {
