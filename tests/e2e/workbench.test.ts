@@ -236,6 +236,15 @@ describe('workbench', () => {
       body: { command: 'echo "$PGHOST:$PGPORT/$PGDATABASE $REDIS_HOST:$REDIS_PORT"', timeoutMs: 10_000 },
     });
     expect(env.body.stdout).toBe('postgres:5432/app redis:6379\n');
+    // An admin turns the Redis off from the palette, and on again: the header follows.
+    for (const [command, on] of [["turn off the project's redis", false], ['turn on a redis', true]] as const) {
+      await page.keyboard.press('Control+Shift+p');
+      await page.getByTestId('command-palette').waitFor();
+      await page.getByTestId('palette-input').fill(command);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('project-redis').waitFor({ state: on ? 'visible' : 'hidden' });
+      expect((await api.get(`/api/v1/projects/${id}`, { token: owner.accessToken })).body.services).toEqual({ postgres: true, redis: on });
+    }
     await screenshot(page, 'wizard-created-project');
   });
 
