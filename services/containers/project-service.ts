@@ -173,6 +173,7 @@ export abstract class ProjectServiceContainer {
     const [stored, result] = await Promise.allSettled([objects.put(key, body), ran]);
     const exitCode = result.status === 'fulfilled' ? result.value.exitCode : -1;
     if (stored.status === 'rejected' || exitCode !== 0) {
+      // No half a dump left looking like a whole one; a delete that fails too adds nothing to the error below.
       await objects.delete(key).catch(() => {});
       throw new AppError('INTERNAL', `Saving the project's ${this.kind.title} data failed`, {
         exitCode,
