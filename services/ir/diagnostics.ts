@@ -20,13 +20,20 @@ export const DIAGNOSTIC_CODES = [
   'MISSING_IDENTIFIER',
   'INVALID_VALIDATION_RULE',
   'LIMIT_EXCEEDED',
+  'UNKNOWN_PARAMETER',
+  'TYPE_MISMATCH',
+  'INVALID_REQUIREMENT',
+  'COMMAND_EFFECT_MISSING',
+  'COMMAND_EFFECT_CONFLICT',
+  'COMMAND_EFFECT_INFERRED',
   'COMMAND_MISSING_FIELDS',
   'COMMAND_TARGET_UNCLEAR',
   'QUERY_NOT_SERVED',
 ] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
-export type Severity = 'error' | 'warning';
+/** `info`: nothing is wrong, but there is a better way to say it (e.g. an older schema version's inferences). */
+export type Severity = 'error' | 'warning' | 'info';
 
 export interface Suggestion {
   /** What to do, in a sentence ("did you mean `OrderStatus`?"). */

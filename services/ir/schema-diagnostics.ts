@@ -5,6 +5,7 @@ import { SCALAR_TYPES } from './model.js';
 import { locate, type ParsedFile } from './parse.js';
 import {
   ENUM_VALUE_PATTERN,
+  irSchema,
   MEMBER_NAME_PATTERN,
   NAMESPACE_PATTERN,
   schemaErrors,
@@ -119,7 +120,10 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
         ...base,
         code: 'SCHEMA_TYPE',
         ...here(pointer),
-        message: `${fieldName(pointer)} must be ${JSON_TYPE_NAMES[String(error.params['type'])] ?? String(error.params['type'])}, not ${describeValue(error.data)}`,
+        message: `${fieldName(pointer)} must be ${String(error.params['type'])
+          .split(',')
+          .map((type) => JSON_TYPE_NAMES[type] ?? type)
+          .join(' or ')}, not ${describeValue(error.data)}`,
       };
     case 'pattern': {
       const value = String(error.data);
@@ -174,6 +178,14 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
       };
     case 'minProperties':
     case 'maxProperties':
+      if (error.parentSchema === irSchema.$defs.requirement)
+        return {
+          ...base,
+          code: 'SCHEMA_INVALID_VALUE',
+          ...here(pointer),
+          message: `a requirement names its \`field\` and exactly one condition; this one has ${Object.keys(error.data as object).filter((key) => key !== 'field').length || 'none'}`,
+          suggestion: { message: 'write one of `{ field: returnedOn, is: unset }` (or `set`), `{ field: status, equals: OPEN }`, `{ field: status, one_of: [OPEN, LATE] }`; list several requirements for several conditions' },
+        };
       if (pointer === '')
         return {
           ...base,
