@@ -3,7 +3,10 @@
  * inferred in version 1, which loads as before with one note), `sets` and `requires`, and the diagnostics a person
  * acts on when one of them cannot mean anything.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lib/config.js';
 import { readModel, type Diagnostic } from '../../services/ir/index.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
 
@@ -107,6 +110,14 @@ describe('schema versions', () => {
     expect(brief(reading.diagnostics)).toEqual([
       { code: 'SCHEMA_INVALID_VALUE', severity: 'error', pointer: '/project/schema_version', message: '`schema_version` must be one of `1`, `2`, not the number `3`', suggestion: undefined },
     ]);
+  });
+
+  it("the agent prompt's example (prompts/agent/v2.md) is a valid version 2 model with no diagnostics", () => {
+    const prompt = readFileSync(path.join(repoRoot, 'prompts', 'agent', 'v2.md'), 'utf8');
+    const [project, context] = [...prompt.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const reading = readModel({ 'ir/project.yaml': project!, 'ir/contexts/leave.yaml': context! });
+    expect(reading.diagnostics).toEqual([]);
+    expect(reading.model.project?.schema_version).toBe(2);
   });
 
   it('the library example is version 2 and says what each command does', () => {
