@@ -95,7 +95,7 @@ const describe = (value: RequirementValue): string => (typeof value === 'string'
  * Why `value` cannot be a value of a field of this shape (undefined when it can): a requirement compares a stored
  * field with values the field could hold, so `equals: CLOSED` on an enum without `CLOSED` would never hold.
  */
-export function misfit(value: RequirementValue, shape: Shape, type: string): string | undefined {
+export function misfit(value: RequirementValue, shape: Extract<Shape, { kind: 'scalar' | 'enum' }>, type: string): string | undefined {
   switch (shape.kind) {
     case 'enum':
       return typeof value === 'string' && shape.values.includes(value) ? undefined : `${describe(value)} is not a value of \`${type}\` (${shape.values.map((v) => `\`${v}\``).join(', ')})`;
@@ -111,7 +111,5 @@ export function misfit(value: RequirementValue, shape: Shape, type: string): str
       const what: Record<string, string> = { int: 'a whole number', decimal: 'a number', bool: '`true` or `false`', uuid: 'a UUID', date: 'a date (`2024-01-31`)', datetime: 'an ISO date and time', string: 'a string (quote it)' };
       return fits ? undefined : `${describe(value)} is not of type \`${type}\`: write ${what[shape.type] ?? `a \`${shape.type}\``}`;
     }
-    default:
-      return `a \`${type}\` is not compared with a value: \`equals\` and \`one_of\` apply to fields of a scalar or enum type`;
   }
 }

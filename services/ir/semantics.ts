@@ -621,13 +621,23 @@ class Checker {
         return;
       }
       const shape = this.shapeOf(field.type, context);
+      if (shape.kind === 'unknown') return; // UNKNOWN_TYPE says so
+      if (shape.kind !== 'scalar' && shape.kind !== 'enum') {
+        this.report(
+          'INVALID_REQUIREMENT',
+          file,
+          `${pointer}/${'equals' in requirement ? 'equals' : 'one_of'}`,
+          `\`${field.name}\` is a \`${field.type}\`; \`equals\` and \`one_of\` compare a field of a scalar or enum type with a value`,
+          { message: `require \`{ field: ${field.name}, is: set }\` (or \`unset\`) instead` },
+        );
+        return;
+      }
       const values = 'equals' in requirement ? [{ value: requirement.equals, at: `${pointer}/equals` }] : requirement.one_of.map((value, v) => ({ value, at: `${pointer}/one_of/${v}` }));
       for (const { value, at: valueAt } of values) {
         const why = misfit(value, shape, field.type);
         if (why === undefined) continue;
         const suggestion = shape.kind === 'enum' && typeof value === 'string' ? this.suggester.didYouMean(value, shape.values as string[]) : undefined;
         this.report('INVALID_REQUIREMENT', file, valueAt, `\`${field.name}\` can never equal this: ${why}`, suggestion);
-        if (shape.kind !== 'enum' && shape.kind !== 'scalar') break;
       }
     });
   }

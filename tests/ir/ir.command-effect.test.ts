@@ -374,6 +374,27 @@ ${BORROW}      requires: [ { field: status, equals: OPEN } ]
     ]);
   });
 
+  it('compares only fields of a scalar or enum type with a value', () => {
+    const reading = readModel({
+      'ir/project.yaml': PROJECT(2),
+      'ir/contexts/lending.yaml': LENDING(`    - name: ReturnBook
+      aggregate: Loan
+      changes: loanId
+      parameters: [ { name: loanId, type: uuid } ]
+      requires: [ { field: tags, one_of: [a, b] }, { field: tags, is: set } ]
+`).replace('          - { name: lost, type: bool }\n', '          - { name: lost, type: bool }\n          - { name: tags, type: List<string>, required: false }\n'),
+    });
+    expect(brief(reading.diagnostics)).toEqual([
+      {
+        code: 'INVALID_REQUIREMENT',
+        severity: 'error',
+        pointer: '/bounded_context/commands/0/requires/0/one_of',
+        message: '`tags` is a `List<string>`; `equals` and `one_of` compare a field of a scalar or enum type with a value',
+        suggestion: { message: 'require `{ field: tags, is: set }` (or `unset`) instead' },
+      },
+    ]);
+  });
+
   it('a requirement has exactly one condition (schema)', () => {
     const reading = read(`    - name: ReturnBook
       aggregate: Loan
