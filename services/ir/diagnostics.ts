@@ -57,6 +57,12 @@ export interface Diagnostic {
   suggestion?: Suggestion;
 }
 
+/** Names in a message, the first few of a long list. */
+export function listed(names: readonly string[], shown = 10): string {
+  const quoted = names.slice(0, shown).map((name) => `\`${name}\``).join(', ');
+  return names.length > shown ? `${quoted} and ${names.length - shown} more` : quoted;
+}
+
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
