@@ -2,7 +2,7 @@
 import type { ErrorObject } from 'ajv';
 import { toCamelCase, toPascalCase, type Diagnostic, type Suggester, type Suggestion } from './diagnostics.js';
 import { SCALAR_TYPES } from './model.js';
-import { locate, type ParsedFile } from './parse.js';
+import { escapePointerToken, locate, type ParsedFile } from './parse.js';
 import {
   ENUM_VALUE_PATTERN,
   irSchema,
@@ -91,8 +91,10 @@ function fieldsOf(schema: { properties?: object } | undefined): string[] {
 
 function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester): Diagnostic {
   const base = { severity: 'error' as const, file: parsed.file };
-  const pointer = error.instancePath;
-  const here = (p: string, at: 'key' | 'value' = 'value') => ({ pointer: p, ...locate(parsed, p, at) });
+  // A key that breaks `propertyNames` (a field named in `sets`) is pointed at itself.
+  const key = error.propertyName;
+  const pointer = key === undefined ? error.instancePath : `${error.instancePath}/${escapePointerToken(key)}`;
+  const here = (p: string, at: 'key' | 'value' = key === undefined ? 'value' : 'key') => ({ pointer: p, ...locate(parsed, p, at) });
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(error.params['additionalProperty']);
@@ -200,5 +202,8 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
 
 /** Schema diagnostics of one parsed file; a wrong root (not a map) yields one diagnostic rather than many. */
 export function checkSchema(parsed: ParsedFile, suggester: Suggester): Diagnostic[] {
-  return schemaErrors(parsed.data).map((error) => translate(parsed, error, suggester));
+  // A `propertyNames` error only wraps the error about the key itself, which says more.
+  return schemaErrors(parsed.data)
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => translate(parsed, error, suggester));
 }

@@ -282,6 +282,36 @@ describe('sets', () => {
   });
 });
 
+describe('sets, as the schema sees it', () => {
+  it('points at a field name that is no name, once, and at a parameter that is no string', () => {
+    const reading = read(`    - name: RenewLoan
+      aggregate: Loan
+      changes: loanId
+      parameters: [ { name: loanId, type: uuid }, { name: dueOn, type: date } ]
+      sets: { Due-On: dueOn, renewals: 3 }
+`, 2);
+    const schema = reading.diagnostics.filter((d) => d.code.startsWith('SCHEMA_') || d.code === 'INVALID_IDENTIFIER');
+    expect(schema.map(({ code, pointer, line, column, message, suggestion }) => ({ code, pointer, line, column, message, suggestion }))).toEqual([
+      {
+        code: 'INVALID_IDENTIFIER',
+        pointer: '/bounded_context/commands/0/sets/Due-On',
+        line: 25,
+        column: 15,
+        message: '`Due-On` is not valid here: property and parameter names start with a lowercase letter, then letters, digits or `_`',
+        suggestion: { message: 'did you mean `dueOn`?', replacement: 'dueOn' },
+      },
+      {
+        code: 'SCHEMA_TYPE',
+        pointer: '/bounded_context/commands/0/sets/renewals',
+        line: 25,
+        column: 40,
+        message: '`renewals` must be a string, not the number `3`',
+        suggestion: undefined,
+      },
+    ]);
+  });
+});
+
 describe('requires', () => {
   it('accepts is, equals and one_of with values that fit their field', () => {
     const reading = read(`    - name: ReturnBook
