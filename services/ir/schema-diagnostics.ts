@@ -171,6 +171,16 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
         message: `${fieldName(pointer)} holds ${(error.data as unknown[]).length} entries; at most ${String(error.params['limit'])} are allowed here`,
         suggestion: { message: 'split it (a bounded context per area of the domain) or remove entries' },
       };
+    case 'minItems': {
+      const limit = Number(error.params['limit']);
+      const held = (error.data as unknown[]).length;
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} ${held === 0 ? 'is empty' : `holds ${held}`}; it needs at least ${limit} ${limit === 1 ? 'entry' : 'entries'}`,
+      };
+    }
     case 'maximum':
       return {
         ...base,

@@ -430,7 +430,7 @@ ${BORROW}      requires: [ { field: status, equals: OPEN } ]
       aggregate: Loan
       changes: loanId
       parameters: [ { name: loanId, type: uuid } ]
-      requires: [ { field: returnedOn }, { field: status, equals: OPEN, is: set }, { field: status, is: maybe } ]
+      requires: [ { field: returnedOn }, { field: status, equals: OPEN, is: set }, { field: status, is: maybe }, { field: status, one_of: [] } ]
 `, 2);
     expect(brief(reading.diagnostics)).toEqual([
       expect.objectContaining({
@@ -447,6 +447,11 @@ ${BORROW}      requires: [ { field: status, equals: OPEN } ]
         code: 'SCHEMA_INVALID_VALUE',
         pointer: '/bounded_context/commands/0/requires/2/is',
         message: '`is` must be one of `set`, `unset`, not the string `maybe`',
+      }),
+      expect.objectContaining({
+        code: 'SCHEMA_INVALID_VALUE',
+        pointer: '/bounded_context/commands/0/requires/3/one_of',
+        message: '`one_of` is empty; it needs at least 1 entry',
       }),
     ]);
   });
