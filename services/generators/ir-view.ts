@@ -209,8 +209,8 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
       const emits = cmd.emits.map((name): EventView => {
         deps.add(`${ctx.name}/${name}`);
         const event = ctx.events.find((e) => e.name === name);
-        // A payload field named like a field the command sets from another parameter carries the stored value;
-        // one named like a parameter (and no field it leaves alone) carries the input.
+        // A payload field named like a root field carries the stored value, unless the command sets that field from
+        // a parameter of the same name (then the input, as before `sets`); any other named like a parameter, the input.
         const payload = (event?.payload ?? []).map((p) => {
           const setBy = setFrom.get(p.name);
           const leftAlone = setBy === undefined && rootNames.has(p.name) && p.name !== identifier && p.name !== idParam;
