@@ -34,7 +34,7 @@ function library(edit: (yaml: string) => string = (y) => y): Model {
   let yaml = files[CONTEXT]!;
   expect(yaml).toContain(RETURNED_ON);
   yaml = yaml.replace(RETURNED_ON, STATUS).replace('  commands:\n', `${ENUM('OPEN, RETURNED')}  commands:\n`);
-  yaml = yaml.replace(/, \{ name: returnedOn, type: date \}/g, '');
+  yaml = yaml.replace(/, \{ name: returnedOn, type: date \}/g, '').replace(/      requires: \[ \{ field: returnedOn, is: unset \} \]\n/g, '');
   const reading = readModel({ ...files, [CONTEXT]: edit(yaml) });
   if (!reading.valid) throw new Error(JSON.stringify(reading.diagnostics.filter((d) => d.severity === 'error')));
   return reading.model;
