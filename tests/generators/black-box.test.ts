@@ -63,7 +63,7 @@ function library(stack: StackName, withNotes = false): Record<string, string> {
     const lending = files['ir/contexts/lending.yaml']!;
     files['ir/contexts/lending.yaml'] = lending
       .replace('          - { name: returnedOn, type: date, required: false }', '          - { name: returnedOn, type: date, required: false }\n          - { name: notes, type: string, required: false, validation: { max_length: 200 } }')
-      .replace('        - { name: dueOn, type: date }\n', '        - { name: dueOn, type: date }\n        - { name: notes, type: string, required: false }\n');
+      .replace('        - { name: dueOn, type: date }\n      emits: [BookBorrowed', '        - { name: dueOn, type: date }\n        - { name: notes, type: string, required: false }\n      emits: [BookBorrowed');
     expect(files['ir/contexts/lending.yaml']).not.toBe(lending);
     expect(files['ir/contexts/lending.yaml']!.match(/name: notes/g)).toHaveLength(2);
   }
