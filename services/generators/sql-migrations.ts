@@ -280,7 +280,7 @@ const snapshotFile = (snapshot: SchemaSnapshot, dependsOn: string[]): GeneratedF
   dependsOn,
 });
 
-const COLUMN_LINE = /^  "([^"]+)" (TEXT|INTEGER|NUMERIC|BOOLEAN|DATE|TIMESTAMPTZ|UUID|JSONB)( PRIMARY KEY| NOT NULL)?(?: DEFAULT (\d+|'(?:[^']|'')*'|TRUE|FALSE))?(?: CHECK \("[^"]+" IN \((.*)\)\))?,?$/;
+const COLUMN_LINE = /^  "([^"]+)" (TEXT|INTEGER|NUMERIC|BOOLEAN|DATE|TIMESTAMPTZ|UUID|JSONB)( PRIMARY KEY| NOT NULL)?(?: DEFAULT (-?\d+))?(?: CHECK \("[^"]+" IN \((.*)\)\))?,?$/;
 
 /**
  * The snapshot of `001_` files written before snapshots existed (this generator's own format, read back), so that

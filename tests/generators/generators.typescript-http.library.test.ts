@@ -215,8 +215,8 @@ console.log(JSON.stringify(out));`,
   it('refuses (400) a create whose required fields no parameter gives, instead of storing zero values', { timeout: 300_000 }, () => {
     const yaml = loadFixture('library');
     yaml['ir/contexts/lending.yaml'] = yaml['ir/contexts/lending.yaml']!.replace(
-      /    - name: BorrowBook\n      aggregate: Loan\n      parameters:\n(        - .*\n)+      emits: .*\n/,
-      '    - { name: BorrowBook, aggregate: Loan }\n',
+      /    - name: BorrowBook\n      aggregate: Loan\n      creates: true\n      parameters:\n(        - .*\n)+      emits: .*\n/,
+      '    - { name: BorrowBook, aggregate: Loan, creates: true }\n',
     );
     const reading = readModel(yaml);
     expect(reading.valid).toBe(true);
