@@ -3,7 +3,7 @@
  * runs it, east and west of UTC (TZ=Asia/Tokyo, America/Los_Angeles), on the memory store and on PostgreSQL:
  * impossible dates and the IR's rules get 400 with JSON Pointer paths, every declared event is emitted, versions
  * go up one per change with ETag/If-Match (a stale one is 409 VERSION_CONFLICT, concurrent changes never
- * interleave), a precondition is enforced (409 PRECONDITION_FAILED), pages come from the store, a row and its
+ * interleave), the IR's requires are enforced after If-Match (409 PRECONDITION_FAILED), pages come from the store, a row and its
  * events are written both or neither, dates come back as the day they were, and migrations are applied in order,
  * once, by two processes starting at the same time.
  */
@@ -13,8 +13,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModel } from '../../services/ir/index.js';
 import { typescriptHttpGenerator, type GeneratedFile } from '../../services/generators/index.js';
-import { viewModel } from '../../services/generators/ir-view.js';
-import { domainModule, domainPath, testFile, testPath } from '../../services/generators/typescript-http/aggregate-files.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
 import { fixtureModel, linkTypescriptDependencies, npmRun, writeTemp } from './helpers.js';
@@ -93,10 +91,15 @@ out.unknownField = await post('/lending/loans/commands/BorrowBook', { ...loan('2
 out.notJson = await post('/lending/loans/commands/BorrowBook', '{"memberId":');
 out.tooLarge = await post('/lending/loans/commands/BorrowBook', JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }));
 out.tooManyRenewals = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 4 });
-out.returned = await post('/lending/loans/commands/ReturnBook', { loanId: id, returnedOn: '2024-03-10' }, { 'if-match': '"1"' });
+out.renewed = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 1 }, { 'if-match': '"1"' });
 out.stale = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 1 }, { 'if-match': '"1"' });
 out.weak = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-04-01', renewals: 1 }, { 'if-match': 'W/"2"' });
 out.concurrent = await Promise.all([1, 2, 3, 4, 5].map(() => post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-05-01', renewals: 2 })));
+out.returned = await post('/lending/loans/commands/ReturnBook', { loanId: id, returnedOn: '2024-03-10' }, { 'if-match': '"8"' });
+// The IR requires returnedOn unset for both changes; If-Match is checked first.
+out.returnedAgain = await post('/lending/loans/commands/ReturnBook', { loanId: id, returnedOn: '2024-03-11' });
+out.renewReturned = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-06-01', renewals: 3 });
+out.staleReturned = await post('/lending/loans/commands/RenewLoan', { loanId: id, dueOn: '2024-06-01', renewals: 3 }, { 'if-match': '"8"' });
 out.unknownLoan = await post('/lending/loans/commands/ReturnBook', { loanId: '00000000-0000-4000-8000-00000000ffff', returnedOn: '2024-03-10' });
 out.members = await get('/lending/members');
 out.member = await get('/lending/members/00000000-0000-4000-8000-000000000009');
@@ -145,23 +148,29 @@ describe('typescript-http on the library model', () => {
       expect(out.tooLarge).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
       expect(out.tooManyRenewals.status).toBe(400);
       expect(out.tooManyRenewals.body.error.details).toEqual([{ path: '/renewals', message: 'must be at most 3' }]);
-      expect(out.returned).toMatchObject({ status: 200, etag: '"2"', body: { version: 2, entity: { returnedOn: '2024-03-10' } } });
+      expect(out.renewed).toMatchObject({ status: 200, etag: '"2"', body: { version: 2, entity: { dueOn: '2024-04-01', renewals: 1 } } });
+      expect(out.renewed.body.events).toEqual([{ type: 'LoanRenewed', payload: { loanId: id, dueOn: '2024-04-01' } }]);
       expect(out.stale).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT', details: { expected: 1, actual: 2 } } } });
       expect(out.weak).toMatchObject({ status: 200, etag: '"3"' });
       // Five changes at once, no If-Match: each applied on its own, one version each.
       expect(out.concurrent.map((r: { status: number }) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(out.concurrent.map((r: { body: { version: number } }) => r.body.version).sort()).toEqual([4, 5, 6, 7, 8]);
+      expect(out.returned).toMatchObject({ status: 200, etag: '"9"', body: { version: 9, entity: { returnedOn: '2024-03-10' } } });
+      for (const refused of [out.returnedAgain, out.renewReturned]) {
+        expect(refused).toMatchObject({ status: 409, body: { error: { code: 'PRECONDITION_FAILED', details: { field: 'returnedOn', is: 'unset' } } } });
+      }
+      expect(out.staleReturned).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT', details: { expected: 8, actual: 9 } } } });
       expect(out.unknownLoan).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
       expect(out.members).toEqual({ status: 200, body: { items: [], limit: 100, offset: 0, total: 0 } });
       expect(out.member.status).toBe(404);
       expect(out.badMember.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/id', message: 'must be a uuid' }] });
       const stored = { id, memberId: '00000000-0000-4000-8000-000000000001', isbn: '978-0-00-000000-2', dueOn: '2024-05-01', renewals: 2, returnedOn: '2024-03-10' };
-      expect(out.loan).toEqual({ status: 200, etag: '"8"', body: stored });
+      expect(out.loan).toEqual({ status: 200, etag: '"9"', body: stored });
       expect(out.loans.body).toEqual({ items: [stored], limit: 5, offset: 0, total: 1 });
       expect(out.badLimit.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/limit' }] });
       expect(out.byMember.body).toEqual({ items: [stored], limit: 100, offset: 0, total: 1 });
       expect(out.byOtherMember.body).toEqual({ items: [], limit: 100, offset: 0, total: 0 });
-      expect(out.events.map((e: { type: string }) => e.type)).toEqual(['BookBorrowed', 'LoanOpened', 'BookReturned', 'LoanRenewed', ...Array(5).fill('LoanRenewed')]);
+      expect(out.events.map((e: { type: string }) => e.type)).toEqual(['BookBorrowed', 'LoanOpened', ...Array(7).fill('LoanRenewed'), 'BookReturned']);
       expect(out.events[0]).toMatchObject({ aggregate: 'Loan', aggregate_id: id });
       // uuids are answered lower-case whatever case they were given in, by either store.
       expect(out.upper.body.entity.memberId).toBe('00000000-0000-4000-8000-0000000000ab');
@@ -169,7 +178,7 @@ describe('typescript-http on the library model', () => {
       if (storage === 'postgres') {
         expect(out.outboxDown).toMatchObject({ status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error' } } });
         expect(out.rowsAfterOutboxDown).toBe(2);
-        expect(out.versionColumn).toBe(8);
+        expect(out.versionColumn).toBe(9);
       }
     });
   });
@@ -184,32 +193,9 @@ describe('typescript-http on the library model', () => {
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('# fail 0');
     expect(run.stdout).toContain('(Lending, postgres)');
-  });
-
-  it('a declared precondition is enforced, and its generated test proves it', { timeout: 300_000 }, () => {
-    const model = fixtureModel('library');
-    const loan = viewModel(model)[0]!.aggregates.find((a) => a.name === 'Loan')!;
-    for (const c of loan.commands) if (c.kind === 'change') c.preconditions = [{ field: 'returnedOn', is: 'unset' }];
-    const files = typescriptHttpGenerator
-      .generate(model, {})
-      .map((f) => (f.path === domainPath(loan) ? { ...f, content: domainModule(loan) } : f.path === testPath(loan) ? { ...f, content: testFile(loan) } : f));
-    const dir = build(files, 'ts-library-pre');
-    const out = runIn(
-      dir,
-      `${PRELUDE}
-const created = await post('/lending/loans/commands/BorrowBook', { memberId: '00000000-0000-4000-8000-000000000001', isbn: '978-0-00-000000-2', dueOn: '2024-03-01' });
-out.first = await post('/lending/loans/commands/ReturnBook', { loanId: created.body.entity.id, returnedOn: '2024-03-10' });
-out.second = await post('/lending/loans/commands/ReturnBook', { loanId: created.body.entity.id, returnedOn: '2024-03-11' });
-out.loan = await get('/lending/loans/' + created.body.entity.id);
-console.log(JSON.stringify(out));`,
-      'UTC',
-    );
-    expect(out.first.status).toBe(200);
-    expect(out.second).toMatchObject({ status: 409, body: { error: { code: 'PRECONDITION_FAILED', details: { field: 'returnedOn', is: 'unset' } } } });
-    expect(out.loan).toMatchObject({ etag: '"2"', body: { returnedOn: '2024-03-10' } });
-    const tests = spawnSync(process.execPath, ['--test', 'dist/test/lending-loan.test.js'], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DATABASE_URL: '' } });
-    expect(tests.status, `${tests.stdout}\n${tests.stderr}`).toBe(0);
-    expect(tests.stdout).toContain('ReturnBook refuses (409 PRECONDITION_FAILED) a Loan where returnedOn is set');
+    // The IR's requires (returnedOn unset) for ReturnBook and RenewLoan: each has a test that breaks it.
+    expect(run.stdout).toContain('ReturnBook refuses (409 PRECONDITION_FAILED) a Loan where returnedOn is set');
+    expect(run.stdout).toContain('RenewLoan refuses (409 PRECONDITION_FAILED) a Loan where returnedOn is set');
   });
 
   it('refuses (400) a create whose required fields no parameter gives, instead of storing zero values', { timeout: 300_000 }, () => {
