@@ -1,58 +1,11 @@
 /** The service's contract: openapi.json and the typed client (ESM JavaScript + .d.ts); the SQL migrations are in ../sql-migrations.ts. */
-import type { AggregateView, ContextView, Desc, Field } from '../ir-view.js';
+import type { AggregateView, ContextView, Desc } from '../ir-view.js';
+import { fieldSchema, objectSchema } from '../openapi.js';
 import { camel, json, pascal, snake } from '../ir-view.js';
 import { routeOf } from '../service-shape.js';
 import { HEADER } from './runtime.js';
 
-// ---- JSON Schema / OpenAPI ----
-
-function schemaOf(desc: Desc): Record<string, unknown> {
-  switch (desc.kind) {
-    case 'scalar': {
-      const formats: Record<string, Record<string, unknown>> = {
-        string: { type: 'string' },
-        int: { type: 'integer' },
-        decimal: { type: 'number' },
-        bool: { type: 'boolean' },
-        date: { type: 'string', format: 'date' },
-        datetime: { type: 'string', format: 'date-time' },
-        uuid: { type: 'string', format: 'uuid' },
-      };
-      return { ...formats[desc.type] };
-    }
-    case 'enum':
-      return { type: 'string', enum: desc.values };
-    case 'list':
-      return { type: 'array', items: schemaOf(desc.of) };
-    case 'object':
-      return objectSchema(desc.fields);
-    case 'any':
-      return {};
-  }
-}
-
-function fieldSchema(f: Field): Record<string, unknown> {
-  const s = schemaOf(f.desc);
-  const r = f.validation;
-  if (!r) return s;
-  const isArray = s.type === 'array';
-  if (r.min !== undefined) s.minimum = r.min;
-  if (r.max !== undefined) s.maximum = r.max;
-  if (r.min_length !== undefined) s[isArray ? 'minItems' : 'minLength'] = r.min_length;
-  if (r.max_length !== undefined) s[isArray ? 'maxItems' : 'maxLength'] = r.max_length;
-  if (r.pattern !== undefined) s.pattern = r.pattern;
-  return s;
-}
-
-function objectSchema(fields: Field[]): Record<string, unknown> {
-  const required = fields.filter((f) => f.required).map((f) => f.name);
-  return {
-    type: 'object',
-    properties: Object.fromEntries(fields.map((f) => [f.name, fieldSchema(f)])),
-    ...(required.length ? { required } : {}),
-    additionalProperties: false,
-  };
-}
+// ---- OpenAPI ----
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
