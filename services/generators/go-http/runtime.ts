@@ -800,12 +800,10 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -822,7 +820,7 @@ func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		admin, err := sql.Open("postgres", databaseURL)
+		admin, err := openDB(context.Background(), databaseURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -836,24 +834,13 @@ func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 				t.Error(err)
 			}
 		})
-		store, _, err := OpenStore(context.Background(), withSearchPath(databaseURL, schema))
+		store, _, err := OpenStore(context.Background(), withSetting(databaseURL, "search_path", schema))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
 		test(t, store)
 	})
-}
-
-// withSearchPath adds search_path to connection settings (a URL or key=value pairs); lib/pq sends it to the server.
-func withSearchPath(databaseURL, schema string) string {
-	if u, err := url.Parse(databaseURL); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return databaseURL + " search_path=" + schema
 }
 
 func decode(t *testing.T, text string) map[string]any {

@@ -126,6 +126,7 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -134,7 +135,7 @@ import (
 	"strconv"
 	"strings"
 
-	_ "github.com/lib/pq" // registers the "postgres" driver (pure Go)
+	"github.com/lib/pq" // the "postgres" driver (pure Go)
 )
 
 // The generator's migrations, built into the binary: migrations/NNN_*.sql, applied in name order.
@@ -152,7 +153,7 @@ func OpenStore(ctx context.Context, databaseURL string) (Store, string, error) {
 	if databaseURL == "" {
 		return NewMemoryStore(), "memory (DATABASE_URL is not set; nothing is kept across restarts)", nil
 	}
-	db, err := sql.Open("postgres", databaseURL)
+	db, err := openDB(ctx, databaseURL)
 	if err != nil {
 		return nil, "", err
 	}
@@ -173,27 +174,81 @@ func OpenStore(ctx context.Context, databaseURL string) (Store, string, error) {
 	return &PostgresStore{db}, fmt.Sprintf("postgres %s/%s (migrations applied now: %s)", serverAddress(databaseURL), database, now), nil
 }
 
+// openDB connects the way libpq does by default: lib/pq requires TLS unless told otherwise where libpq prefers it,
+// so without an sslmode (in the settings or PGSSLMODE) a server that has no TLS is reached without.
+func openDB(ctx context.Context, databaseURL string) (*sql.DB, error) {
+	db, err := sql.Open("postgres", databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	err = db.PingContext(ctx)
+	if err == nil {
+		return db, nil
+	}
+	db.Close()
+	if !errors.Is(err, pq.ErrSSLNotSupported) || os.Getenv("PGSSLMODE") != "" || setting(databaseURL, "sslmode") != "" {
+		return nil, err
+	}
+	db, err = sql.Open("postgres", withSetting(databaseURL, "sslmode", "disable"))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// connectionURL is the settings as a URL, or nil when they are key=value pairs.
+func connectionURL(databaseURL string) *url.URL {
+	if u, err := url.Parse(databaseURL); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u
+	}
+	return nil
+}
+
+// setting is one connection setting (sslmode=..., in a URL's query or a key=value pair), or "".
+func setting(databaseURL, key string) string {
+	if u := connectionURL(databaseURL); u != nil {
+		return u.Query().Get(key)
+	}
+	for _, pair := range strings.Fields(databaseURL) {
+		if k, v, ok := strings.Cut(pair, "="); ok && k == key {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
+}
+
+// withSetting adds or replaces one connection setting; lib/pq sends those it does not know (search_path) to the server.
+func withSetting(databaseURL, key, value string) string {
+	if u := connectionURL(databaseURL); u != nil {
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		// A URL without a host ("postgres://", the PG* variables say the rest) keeps its slashes.
+		return strings.Replace(u.String(), u.Scheme+":?", u.Scheme+"://?", 1)
+	}
+	return databaseURL + " " + key + "=" + value
+}
+
 // serverAddress is host:port as the connection settings say (a URL or key=value pairs, then PGHOST and PGPORT).
 func serverAddress(databaseURL string) string {
-	host, port := os.Getenv("PGHOST"), os.Getenv("PGPORT")
-	if u, err := url.Parse(databaseURL); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		if u.Hostname() != "" {
-			host = u.Hostname()
-		}
-		if u.Port() != "" {
-			port = u.Port()
-		}
+	var host, port string
+	if u := connectionURL(databaseURL); u != nil {
+		host, port = u.Hostname(), u.Port()
 	} else {
-		for _, pair := range strings.Fields(databaseURL) {
-			if k, v, ok := strings.Cut(pair, "="); ok && k == "host" {
-				host = v
-			} else if ok && k == "port" {
-				port = v
-			}
-		}
+		host, port = setting(databaseURL, "host"), setting(databaseURL, "port")
+	}
+	if host == "" {
+		host = os.Getenv("PGHOST")
 	}
 	if host == "" {
 		host = "localhost"
+	}
+	if port == "" {
+		port = os.Getenv("PGPORT")
 	}
 	if port == "" {
 		port = "5432"
