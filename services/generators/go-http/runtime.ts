@@ -340,6 +340,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -414,7 +415,7 @@ func runCommand(ctx context.Context, store Store, a *Aggregate, name string, inp
 	if ps := Validate(cmd.Input, input); len(ps) > 0 {
 		return reply{}, invalid("Invalid "+name+" input", ps)
 	}
-	args := input.(map[string]any)
+	args := normalize(cmd.Input, input).(map[string]any)
 	if cmd.Kind != "change" {
 		entity := clone(a.Defaults)
 		entity[a.Identifier] = newID(a.IDDesc)
@@ -467,15 +468,6 @@ func apply(a *Aggregate, name string, args map[string]any, entity map[string]any
 			entity[s.Field] = v
 		}
 	}
-	for _, f := range a.Entity.Fields {
-		if f.Desc.Kind == "scalar" && f.Desc.Type == "datetime" {
-			if s, ok := entity[f.Name].(string); ok {
-				if t, err := time.Parse(time.RFC3339, s); err == nil {
-					entity[f.Name] = t.UTC().Format(datetimeLayout)
-				}
-			}
-		}
-	}
 	if ps := Validate(a.Entity, entity); len(ps) > 0 {
 		return nil, invalid(name+" would leave the "+a.Name+" invalid", ps)
 	}
@@ -500,6 +492,36 @@ func apply(a *Aggregate, name string, args map[string]any, entity map[string]any
 		events = append(events, Event{spec.Name, payload, a.Name, entity[a.Identifier]})
 	}
 	return events, nil
+}
+
+// normalize puts a valid value in the one form the service answers with: uuids lower-case, datetimes in UTC.
+func normalize(d Desc, v any) any {
+	switch d.Kind {
+	case "scalar":
+		if s, ok := v.(string); ok && d.Type == "uuid" {
+			return strings.ToLower(s)
+		}
+		if s, ok := v.(string); ok && d.Type == "datetime" {
+			if t, err := time.Parse(time.RFC3339, s); err == nil {
+				return t.UTC().Format(datetimeLayout)
+			}
+		}
+	case "list":
+		if items, ok := v.([]any); ok && d.Of != nil {
+			for i := range items {
+				items[i] = normalize(*d.Of, items[i])
+			}
+		}
+	case "object":
+		if obj, ok := v.(map[string]any); ok {
+			for _, f := range d.Fields {
+				if fv, present := obj[f.Name]; present && fv != nil {
+					obj[f.Name] = normalize(f.Desc, fv)
+				}
+			}
+		}
+	}
+	return v
 }
 
 // holds says whether a precondition ({field, is}, {field, equals} or {field, oneOf}) holds of the stored instance.
@@ -580,7 +602,7 @@ func runGet(ctx context.Context, store Store, a *Aggregate, raw string) (reply, 
 	if len(ps) > 0 {
 		return reply{}, invalid("Invalid "+a.Name+" identifier", ps)
 	}
-	entity, version, err := store.Get(ctx, a, id)
+	entity, version, err := store.Get(ctx, a, normalize(a.IDDesc, id))
 	if err != nil {
 		return reply{}, err
 	}
@@ -634,6 +656,7 @@ func runQuery(ctx context.Context, store Store, a *Aggregate, name string, value
 	if ps := Validate(q.Input, params); len(ps) > 0 {
 		return reply{}, invalid("Invalid "+name+" parameters", ps)
 	}
+	normalize(q.Input, params)
 	where := []Match{}
 	for _, f := range q.Filters {
 		if v, ok := params[f.Param]; ok && v != nil {
@@ -669,6 +692,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -712,14 +736,19 @@ func NewHandler(store Store) http.Handler {
 			return runPage(r.Context(), store, a, r.URL.Query(), nil)
 		}
 	}
+	// The identifier is the last segment of the path as sent, decoded: a string identifier may hold an encoded "/".
 	byID := func(method, path string) (route, bool) {
 		slash := strings.LastIndex(path, "/")
 		if method != http.MethodGet || slash < 0 || slash == len(path)-1 {
 			return nil, false
 		}
+		raw, err := url.PathUnescape(path[slash+1:])
+		if err != nil {
+			return nil, false
+		}
 		for _, a := range aggregates {
 			if a.Route == path[:slash] {
-				a, raw := a, path[slash+1:]
+				a, raw := a, raw
 				return func(r *http.Request, _ any) (reply, error) { return runGet(r.Context(), store, a, raw) }, true
 			}
 		}
@@ -739,7 +768,7 @@ func NewHandler(store Store) http.Handler {
 		}
 		handle, ok := routes[r.Method+" "+r.URL.Path]
 		if !ok {
-			handle, ok = byID(r.Method, r.URL.Path)
+			handle, ok = byID(r.Method, r.URL.EscapedPath())
 		}
 		if !ok {
 			writeError(w, &httpError{http.StatusNotFound, "ROUTE_NOT_FOUND", "No route " + r.Method + " " + r.URL.Path, nil})
@@ -1020,6 +1049,17 @@ func TestPreconditions(t *testing.T) {
 		if holds(c.p, entity) != c.want {
 			t.Fatalf("%v: want %v", c.p, c.want)
 		}
+	}
+}
+
+func TestNormalizedValues(t *testing.T) {
+	d := Desc{Kind: "object", Fields: []Field{
+		{Name: "id", Desc: Desc{Kind: "scalar", Type: "uuid"}},
+		{Name: "at", Desc: Desc{Kind: "list", Of: &Desc{Kind: "scalar", Type: "datetime"}}},
+	}}
+	got := normalize(d, map[string]any{"id": "00000000-0000-4000-8000-00000000000A", "at": []any{"2024-03-01T12:00:00+02:00"}})
+	if canonical(got) != \`{"at":["2024-03-01T10:00:00.000Z"],"id":"00000000-0000-4000-8000-00000000000a"}\` {
+		t.Fatal(canonical(got))
 	}
 }
 `;
