@@ -4,10 +4,9 @@
  * after the app restarts; without DATABASE_URL it says it runs on the memory store.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProcessInfo } from '../../lib/api-types.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { eventually } from '../helpers/poll.js';
-import { exec, sandboxSuite, sh, startProcess } from '../helpers/sandbox.js';
+import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
+import { startApp as startManagedApp, stopApp as stopManagedApp } from './app-process.js';
 
 const suite = sandboxSuite('gen-pg');
 const PORT = 3000;
@@ -22,32 +21,9 @@ client.connect()
   .catch((err) => { console.error(err.message); process.exit(1); });
 `;
 
-const processes = (id: string) => `/api/v1/projects/${id}/processes`;
 const auth = () => ({ token: suite.owner.accessToken });
-
-/** Starts the app as a managed process and waits until it listens; its id and output so far. */
-async function startApp(id: string): Promise<{ pid: string; output: string }> {
-  const pid = await startProcess(suite.api, suite.owner, id, `PORT=${PORT} node src/main.js`);
-  let info: ProcessInfo | undefined;
-  await eventually(
-    async () => {
-      info = (await suite.api.get(`${processes(id)}/${pid}`, auth())).body;
-      return info!.ports.includes(PORT) || info!.status !== 'running';
-    },
-    'the app listening',
-    60_000,
-    200,
-  );
-  const output = (await suite.api.get(`${processes(id)}/${pid}/output`, auth())).body.output as string;
-  expect(info!.status, output).toBe('running');
-  return { pid, output };
-}
-
-async function stopApp(id: string, pid: string): Promise<void> {
-  const stopped = await suite.api.post(`${processes(id)}/${pid}/stop`, auth());
-  expect(stopped.status, stopped.text).toBe(200);
-  await eventually(async () => (await suite.api.get(`${processes(id)}/${pid}`, auth())).body.status !== 'running', 'the app stopped');
-}
+const startApp = (id: string) => startManagedApp(suite, id, `PORT=${PORT} node src/main.js`, PORT);
+const stopApp = (id: string, pid: string) => stopManagedApp(suite, id, pid);
 
 /** An HTTP request to the app from inside the sandbox: its status and JSON body. */
 async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {

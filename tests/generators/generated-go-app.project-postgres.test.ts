@@ -4,10 +4,9 @@
  * restart, and a model change adds a migration that the next start applies to the existing database.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProcessInfo } from '../../lib/api-types.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { eventually } from '../helpers/poll.js';
-import { exec, sandboxSuite, sh, startProcess } from '../helpers/sandbox.js';
+import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
+import { startApp as startManagedApp, stopApp as stopManagedApp } from './app-process.js';
 
 const suite = sandboxSuite('gen-go-pg');
 const PORT = 3000;
@@ -59,32 +58,9 @@ func main() {
 }
 `;
 
-const processes = (id: string) => `/api/v1/projects/${id}/processes`;
 const auth = () => ({ token: suite.owner.accessToken });
-
-/** Builds and starts the app as a managed process and waits until it listens; its id and output so far. */
-async function startApp(id: string): Promise<{ pid: string; output: string }> {
-  const pid = await startProcess(suite.api, suite.owner, id, `go build -o .bin/server ./cmd/server && PORT=${PORT} exec ./.bin/server`);
-  let info: ProcessInfo | undefined;
-  await eventually(
-    async () => {
-      info = (await suite.api.get(`${processes(id)}/${pid}`, auth())).body;
-      return info!.ports.includes(PORT) || info!.status !== 'running';
-    },
-    'the app listening',
-    120_000,
-    250,
-  );
-  const output = (await suite.api.get(`${processes(id)}/${pid}/output`, auth())).body.output as string;
-  expect(info!.status, output).toBe('running');
-  return { pid, output };
-}
-
-async function stopApp(id: string, pid: string): Promise<void> {
-  const stopped = await suite.api.post(`${processes(id)}/${pid}/stop`, auth());
-  expect(stopped.status, stopped.text).toBe(200);
-  await eventually(async () => (await suite.api.get(`${processes(id)}/${pid}`, auth())).body.status !== 'running', 'the app stopped');
-}
+const startApp = (id: string) => startManagedApp(suite, id, `go build -o .bin/server ./cmd/server && PORT=${PORT} exec ./.bin/server`, PORT, 120_000);
+const stopApp = (id: string, pid: string) => stopManagedApp(suite, id, pid);
 
 /** An HTTP request to the app from inside the sandbox: its status, ETag and JSON body. */
 async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: string[] = []) {
