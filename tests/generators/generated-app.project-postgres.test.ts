@@ -4,12 +4,11 @@
  * after the app restarts; without DATABASE_URL it says it runs on the memory store.
  */
 import { describe, expect, it } from 'vitest';
+import { APP_PORT as PORT, callApp, startApp as startAppProcess, stopApp as stopAppProcess } from '../helpers/app-process.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
 import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
-import { startApp as startManagedApp, stopApp as stopManagedApp } from './app-process.js';
 
 const suite = sandboxSuite('gen-pg');
-const PORT = 3000;
 
 /** Runs one statement with the app's own pg and DATABASE_URL; the rows. */
 const QUERY_SCRIPT = `
@@ -22,20 +21,9 @@ client.connect()
 `;
 
 const auth = () => ({ token: suite.owner.accessToken });
-const startApp = (id: string) => startManagedApp(suite, id, `PORT=${PORT} node src/main.js`, PORT);
-const stopApp = (id: string, pid: string) => stopManagedApp(suite, id, pid);
-
-/** An HTTP request to the app from inside the sandbox: its status and JSON body. */
-async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const data = body === undefined ? '' : `-H 'content-type: application/json' --data-binary @-`;
-  const result = await exec(suite.api, suite.owner, id, `curl -s -w '\\n%{http_code}' -X ${method} ${data} http://localhost:${PORT}${path}`, {
-    ...(body === undefined ? {} : { stdin: JSON.stringify(body) }),
-  });
-  expect(result.exitCode, result.stderr).toBe(0);
-  const lines = result.stdout.trimEnd().split('\n');
-  const status = Number(lines.pop());
-  return { status, body: JSON.parse(lines.join('\n')) };
-}
+const startApp = (id: string) => startAppProcess(suite, id, `PORT=${PORT} node src/main.js`);
+const stopApp = (id: string, pid: string) => stopAppProcess(suite, id, pid);
+const call = (id: string, method: 'GET' | 'POST', path: string, body?: unknown) => callApp(suite, id, method, path, body);
 
 async function query(id: string, sql: string): Promise<unknown> {
   const result = await exec(suite.api, suite.owner, id, ['node', '-e', QUERY_SCRIPT, sql], { timeoutMs: 30_000 });
@@ -77,7 +65,7 @@ describe('a generated typescript-http app with the project PostgreSQL', () => {
     const second = await startApp(id);
     expect(second.output).toContain('storage: postgres postgres:5432/app (migrations applied now: none)');
     const read = await call(id, 'GET', `/lending/loans/${loan.id}`);
-    expect(read).toEqual({ status: 200, body: loan });
+    expect([read.status, read.body]).toEqual([200, loan]);
     // A change after the restart updates the stored row.
     const returned = await call(id, 'POST', '/lending/loans/commands/ReturnBook', { loanId: loan.id, returnedOn: '2024-02-20' });
     expect(returned.status, JSON.stringify(returned.body)).toBe(200);

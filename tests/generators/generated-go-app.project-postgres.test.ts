@@ -5,11 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadFixture } from '../helpers/ir-fixtures.js';
+import { APP_PORT as PORT, callApp, startApp as startAppProcess, stopApp as stopAppProcess } from '../helpers/app-process.js';
 import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
-import { startApp as startManagedApp, stopApp as stopManagedApp } from './app-process.js';
 
 const suite = sandboxSuite('gen-go-pg');
-const PORT = 3000;
 const LENDING = 'ir/contexts/lending.yaml';
 
 /** A Go program that runs one statement with lib/pq and DATABASE_URL and prints the rows as JSON (no psql in the image). */
@@ -59,20 +58,14 @@ func main() {
 `;
 
 const auth = () => ({ token: suite.owner.accessToken });
-const startApp = (id: string) => startManagedApp(suite, id, `go build -o .bin/server ./cmd/server && PORT=${PORT} exec ./.bin/server`, PORT, 120_000);
-const stopApp = (id: string, pid: string) => stopManagedApp(suite, id, pid);
+// Built before each start (the build is cached), so that the process is the server itself.
+const startApp = (id: string) => startAppProcess(suite, id, `go build -o .bin/server ./cmd/server && PORT=${PORT} exec ./.bin/server`);
+const stopApp = (id: string, pid: string) => stopAppProcess(suite, id, pid);
 
 /** An HTTP request to the app from inside the sandbox: its status, ETag and JSON body. */
-async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: string[] = []) {
-  const data = body === undefined ? '' : `-H 'content-type: application/json' --data-binary @-`;
-  const extra = headers.map((h) => `-H '${h}'`).join(' ');
-  const result = await exec(suite.api, suite.owner, id, `curl -s -w '\\n%{http_code} %header{etag}' -X ${method} ${data} ${extra} http://localhost:${PORT}${path}`, {
-    ...(body === undefined ? {} : { stdin: JSON.stringify(body) }),
-  });
-  expect(result.exitCode, result.stderr).toBe(0);
-  const lines = result.stdout.trimEnd().split('\n');
-  const [status, etag = ''] = lines.pop()!.split(' ');
-  return { status: Number(status), etag, body: JSON.parse(lines.join('\n')) };
+async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const answer = await callApp(suite, id, method, path, body, headers);
+  return { status: answer.status, etag: answer.headers.etag ?? '', body: answer.body };
 }
 
 async function query(id: string, sql: string): Promise<unknown> {
@@ -137,10 +130,10 @@ describe('a generated go-http app with the project PostgreSQL', () => {
     expect(again.output).toContain('storage: postgres postgres:5432/app (migrations applied now: none)');
     expect(await call(id, 'GET', `/lending/loans/${loan.id}`)).toEqual({ status: 200, etag: '"1"', body: loan });
     // A change after the restart updates the stored row; a stale If-Match changes nothing.
-    const returned = await call(id, 'POST', '/lending/loans/commands/ReturnBook', { loanId: loan.id, returnedOn: '2024-02-20' }, ['If-Match: "1"']);
+    const returned = await call(id, 'POST', '/lending/loans/commands/ReturnBook', { loanId: loan.id, returnedOn: '2024-02-20' }, { 'If-Match': '"1"' });
     expect(returned.status, JSON.stringify(returned.body)).toBe(200);
     expect(returned.etag).toBe('"2"');
-    const stale = await call(id, 'POST', '/lending/loans/commands/RenewLoan', { loanId: loan.id, dueOn: '2024-04-01', renewals: 1 }, ['If-Match: "1"']);
+    const stale = await call(id, 'POST', '/lending/loans/commands/RenewLoan', { loanId: loan.id, dueOn: '2024-04-01', renewals: 1 }, { 'If-Match': '"1"' });
     expect(stale.status).toBe(409);
     expect(stale.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { expected: 1, actual: 2 } });
     const page = await call(id, 'GET', '/lending/loans?limit=10');
