@@ -1,6 +1,7 @@
 /**
  * The OpenAPI 3.1 document of a generated service as HTTP-CONTRACT.md describes it (pages, versions as ETags,
- * If-Match, the error codes), and the JSON Schemas of IR types it is made of. Pure; shared by the generators.
+ * If-Match, the error codes), and the JSON Schemas of IR types it is made of. Pure; shared by the generators (the
+ * document is typescript-http's, moved here as it was written on its branch, so that every stack serves the same).
  */
 import type { AggregateView, ContextView, Desc, Field } from './ir-view.js';
 import { camel, json, pascal } from './ir-view.js';
@@ -56,115 +57,122 @@ export function objectSchema(fields: Field[]): Record<string, unknown> {
   };
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });
-const errorResponse = (description: string) => ({ description, content: jsonContent(ref('Error')) });
-const etag = { ETag: { description: 'The version, quoted ("3"); send it back as If-Match', schema: { type: 'string' } } };
-const pageParameters = [
+const errorResponse = (description: string) => ({ description, content: jsonContent({ $ref: '#/components/schemas/Error' }) });
+const ETAG = { ETag: { description: 'The version of the instance, quoted ("3")', schema: { type: 'string' } } };
+const PAGING = [
   { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
 ];
-const pageOf = (a: AggregateView) => ({
-  type: 'object',
-  properties: { items: { type: 'array', items: ref(a.name) }, limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' } },
-  required: ['items', 'limit', 'offset', 'total'],
-});
+const pageRef = (a: AggregateView) => ({ $ref: `#/components/schemas/${a.name}Page` });
 
-function aggregatePaths(a: AggregateView): Record<string, unknown> {
-  const tags = [a.context];
-  const oneField = a.idDesc.kind === 'object' && a.idDesc.fields.length === 1 ? a.idDesc.fields[0]! : undefined;
-  const paths: Record<string, unknown> = {
-    [routeOf(a)]: {
-      get: {
-        operationId: `${camel(a.context)}List${pascal(a.name)}`,
-        tags,
-        parameters: pageParameters,
-        responses: { '200': { description: `A page of ${a.name} instances, by identifier`, content: jsonContent(pageOf(a)) }, '400': errorResponse('Invalid paging parameters') },
-      },
-    },
-    [`${routeOf(a)}/{${a.identifier}}`]: {
-      get: {
-        operationId: `${camel(a.context)}Get${pascal(a.name)}`,
-        tags,
-        parameters: [{ name: a.identifier, in: 'path', required: true, schema: fieldSchema(oneField ?? { name: a.identifier, required: true, desc: a.idDesc }) }],
-        responses: {
-          '200': { description: `The ${a.name}`, headers: etag, content: jsonContent(ref(a.name)) },
-          '400': errorResponse('Invalid identifier'),
-          '404': errorResponse(`No such ${a.name} (NOT_FOUND)`),
-        },
-      },
-    },
+function pageSchema(a: AggregateView): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${a.name}` } }, limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' } },
+    required: ['items', 'limit', 'offset', 'total'],
   };
-  for (const c of a.commands) {
-    const change = c.kind === 'change';
-    const result = {
-      type: 'object',
-      properties: { entity: ref(a.name), version: { type: 'integer', minimum: 1 }, events: { type: 'array', items: ref('DomainEvent') } },
-      required: ['entity', 'version', 'events'],
-    };
-    paths[`${routeOf(a)}/commands/${c.name}`] = {
-      post: {
-        operationId: `${camel(a.context)}${pascal(c.name)}`,
-        tags,
-        ...(change ? { parameters: [{ name: 'If-Match', in: 'header', required: false, description: 'The version the change expects (an ETag)', schema: { type: 'string' } }] } : {}),
-        requestBody: { required: true, content: jsonContent(objectSchema(c.input.fields)) },
-        responses: {
-          [change ? '200' : '201']: {
-            description: `The ${a.name} after ${c.name}, its version and the events it emitted`,
-            headers: change ? etag : { ...etag, Location: { description: `The new ${a.name}'s URL`, schema: { type: 'string' } } },
-            content: jsonContent(result),
-          },
-          '400': errorResponse('Malformed JSON (MALFORMED_JSON) or invalid input (VALIDATION_FAILED)'),
-          ...(change
-            ? {
-                '404': errorResponse(`No such ${a.name} (NOT_FOUND)`),
-                '409': errorResponse('If-Match names another version (VERSION_CONFLICT) or a precondition does not hold (PRECONDITION_FAILED)'),
-              }
-            : {}),
-          '413': errorResponse('A body over 1 MiB (PAYLOAD_TOO_LARGE)'),
-        },
-      },
-    };
-  }
-  for (const q of a.queries) {
-    const own = q.input.fields.map((f) => {
-      const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
-      return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: fieldSchema(f) } : { content: jsonContent(fieldSchema(f)) }) };
-    });
-    paths[`${routeOf(a)}/queries/${q.name}`] = {
-      get: {
-        operationId: `${camel(a.context)}${pascal(q.name)}`,
-        tags,
-        parameters: q.many ? [...own, ...pageParameters.filter((p) => !own.some((o) => o.name === p.name))] : own,
-        responses: {
-          '200': { description: `The matching ${a.name}${q.many ? ' instances, a page' : ''}`, content: jsonContent(q.many ? pageOf(a) : ref(a.name)) },
-          '400': errorResponse('Invalid parameters'),
-          ...(q.many ? {} : { '404': errorResponse(`No ${a.name} matches (NOT_FOUND)`) }),
-        },
-      },
-    };
-  }
-  return paths;
 }
 
-/** openapi.json of a service that follows HTTP-CONTRACT.md. */
-export function contractOpenapi(title: string, contexts: ContextView[]): string {
+/** The OpenAPI 3.1 document of every route of HTTP-CONTRACT.md, its schemas (rules included) from the IR. */
+export function openapi(title: string, contexts: ContextView[]): string {
   const aggs = contexts.flatMap((c) => c.aggregates);
   const paths: Record<string, unknown> = {
     '/health': {
       get: {
         operationId: 'health',
-        responses: {
-          '200': {
-            description: 'The service is up, and where it stores',
-            content: jsonContent({ type: 'object', properties: { status: { const: 'ok' }, storage: { enum: ['postgres', 'memory'] } }, required: ['status', 'storage'] }),
-          },
-        },
+        responses: { '200': { description: 'Up, and where it stores', content: jsonContent({ type: 'object', properties: { status: { const: 'ok' }, storage: { enum: ['postgres', 'memory'] } }, required: ['status', 'storage'] }) } },
       },
     },
-    ...Object.assign({}, ...aggs.map(aggregatePaths)),
+    '/openapi.json': { get: { operationId: 'openapi', responses: { '200': { description: 'This document', content: jsonContent({ type: 'object' }) } } } },
   };
-  const schemas: Record<string, unknown> = Object.fromEntries(aggs.map((a) => [a.name, objectSchema(a.entity.fields)]));
+  for (const a of aggs) {
+    const ref = { $ref: `#/components/schemas/${a.name}` };
+    const idSchema = fieldSchema({ name: a.identifier, required: true, desc: a.idDesc });
+    const oneField = a.idDesc.kind === 'object' && a.idDesc.fields.length === 1 ? a.idDesc.fields[0]! : undefined;
+    paths[routeOf(a)] = {
+      get: {
+        operationId: `${camel(a.context)}List${pascal(a.name)}`,
+        tags: [a.context],
+        parameters: PAGING,
+        responses: {
+          '200': { description: `A page of ${a.name} instances, by identifier`, content: jsonContent(pageRef(a)) },
+          '400': errorResponse('Invalid paging parameters'),
+        },
+      },
+    };
+    paths[`${routeOf(a)}/{${a.identifier}}`] = {
+      get: {
+        operationId: `${camel(a.context)}Get${pascal(a.name)}`,
+        tags: [a.context],
+        parameters: [{ name: a.identifier, in: 'path', required: true, schema: oneField ? fieldSchema(oneField) : idSchema }],
+        responses: {
+          '200': { description: `The ${a.name}`, headers: ETAG, content: jsonContent(ref) },
+          '400': errorResponse('Invalid identifier'),
+          '404': errorResponse(`No such ${a.name}`),
+        },
+      },
+    };
+    for (const c of a.commands) {
+      const change = c.kind === 'change';
+      const result = { $ref: `#/components/schemas/${a.name}CommandResult` };
+      paths[`${routeOf(a)}/commands/${c.name}`] = {
+        post: {
+          operationId: `${camel(a.context)}${pascal(c.name)}`,
+          tags: [a.context],
+          ...(change ? { parameters: [{ name: 'If-Match', in: 'header', required: false, description: 'The version the change expects ("3")', schema: { type: 'string' } }] } : {}),
+          requestBody: { required: true, content: jsonContent(objectSchema(c.input.fields)) },
+          responses: {
+            ...(change
+              ? { '200': { description: `The ${a.name} after ${c.name}, its version and the events it emitted`, headers: ETAG, content: jsonContent(result) } }
+              : {
+                  '201': {
+                    description: `The new ${a.name}, version 1, and the events it emitted`,
+                    headers: { ...ETAG, Location: { description: 'Where to read it', schema: { type: 'string' } } },
+                    content: jsonContent(result),
+                  },
+                }),
+            '400': errorResponse('Invalid input'),
+            ...(change
+              ? { '404': errorResponse(`No such ${a.name}`), '409': errorResponse('VERSION_CONFLICT (If-Match names another version) or PRECONDITION_FAILED') }
+              : {}),
+            '413': errorResponse('Body over 1 MiB'),
+          },
+        },
+      };
+    }
+    for (const q of a.queries) {
+      paths[`${routeOf(a)}/queries/${q.name}`] = {
+        get: {
+          operationId: `${camel(a.context)}${pascal(q.name)}`,
+          tags: [a.context],
+          parameters: [
+            ...q.input.fields.map((f) => {
+              const s = fieldSchema(f);
+              const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
+              return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: s } : { content: jsonContent(s) }) };
+            }),
+            ...(q.many ? PAGING : []),
+          ],
+          responses: {
+            '200': { description: `The matching ${a.name}${q.many ? ' instances, a page' : ''}`, content: jsonContent(q.many ? pageRef(a) : ref) },
+            '400': errorResponse('Invalid parameters'),
+            ...(q.many ? {} : { '404': errorResponse(`No ${a.name} matches`) }),
+          },
+        },
+      };
+    }
+  }
+  const schemas: Record<string, unknown> = {};
+  for (const a of aggs) {
+    schemas[a.name] = objectSchema(a.entity.fields);
+    schemas[`${a.name}Page`] = pageSchema(a);
+    schemas[`${a.name}CommandResult`] = {
+      type: 'object',
+      properties: { entity: { $ref: `#/components/schemas/${a.name}` }, version: { type: 'integer', minimum: 1 }, events: { type: 'array', items: { $ref: '#/components/schemas/DomainEvent' } } },
+      required: ['entity', 'version', 'events'],
+    };
+  }
   schemas.DomainEvent = { type: 'object', properties: { type: { type: 'string' }, payload: { type: 'object' } }, required: ['type', 'payload'] };
   schemas.Error = {
     type: 'object',

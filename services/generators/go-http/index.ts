@@ -6,7 +6,7 @@
  * generator.
  */
 import { kebab, pascal, snake, viewModel, type AggregateView, type Desc, type Field } from '../ir-view.js';
-import { contractOpenapi } from '../openapi.js';
+import { openapi } from '../openapi.js';
 import type { GeneratedFile, Generator } from '../plugin.js';
 import { aggregateData } from '../service-shape.js';
 import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
@@ -111,7 +111,7 @@ export const goHttpGenerator: Generator = {
     const files: GeneratedFile[] = [
       { path: 'go.mod', content: `module ${mod}\n\ngo ${GO_VERSION}\n\nrequire ${PQ}\n`, dependsOn: ['*'] },
       { path: 'go.sum', content: PQ_SUM, dependsOn: [] },
-      { path: 'openapi.json', content: contractOpenapi(model.project?.name ?? 'Service', contexts), dependsOn: ['*'] },
+      { path: 'openapi.json', content: openapi(model.project?.name ?? 'Service', contexts), dependsOn: ['*'] },
       { path: 'runtime.go', content: runtimeGo, dependsOn: [] },
       { path: 'engine.go', content: engineGo, dependsOn: [] },
       { path: 'http.go', content: httpGo, dependsOn: [] },
