@@ -1,96 +1,12 @@
 /** The service's contract: openapi.json and the typed client (ESM JavaScript + .d.ts); the SQL migrations are in ../sql-migrations.ts. */
 import type { AggregateView, ContextView, Desc } from '../ir-view.js';
-import { fieldSchema, objectSchema } from '../openapi.js';
-import { camel, json, pascal, snake } from '../ir-view.js';
+import { camel } from '../ir-view.js';
 import { routeOf } from '../service-shape.js';
 import { HEADER } from './runtime.js';
 
-// ---- OpenAPI ----
+// ---- OpenAPI: the contract's document, shared with the other stacks ----
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
-
-export function openapi(title: string, contexts: ContextView[]): string {
-  const aggs = contexts.flatMap((c) => c.aggregates);
-  const paths: Record<string, unknown> = {};
-  for (const a of aggs) {
-    const ref = { $ref: `#/components/schemas/${a.name}` };
-    const idSchema = fieldSchema({ name: a.identifier, required: true, desc: a.idDesc });
-    const oneField = a.idDesc.kind === 'object' && a.idDesc.fields.length === 1 ? a.idDesc.fields[0]! : undefined;
-    paths[routeOf(a)] = {
-      get: {
-        operationId: `${camel(a.context)}List${pascal(a.name)}`,
-        tags: [a.context],
-        parameters: [
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-          { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
-        ],
-        responses: {
-          '200': { description: `A page of ${a.name} instances, by identifier`, content: { 'application/json': { schema: { type: 'array', items: ref } } } },
-          '400': errorResponse('Invalid paging parameters'),
-        },
-      },
-    };
-    paths[`${routeOf(a)}/{${a.identifier}}`] = {
-      get: {
-        operationId: `${camel(a.context)}Get${pascal(a.name)}`,
-        tags: [a.context],
-        parameters: [{ name: a.identifier, in: 'path', required: true, schema: oneField ? fieldSchema(oneField) : idSchema }],
-        responses: {
-          '200': { description: `The ${a.name}`, content: { 'application/json': { schema: ref } } },
-          '400': errorResponse('Invalid identifier'),
-          '404': errorResponse(`No such ${a.name}`),
-        },
-      },
-    };
-    for (const c of a.commands) {
-      paths[`${routeOf(a)}/commands/${c.name}`] = {
-        post: {
-          operationId: `${camel(a.context)}${pascal(c.name)}`,
-          tags: [a.context],
-          requestBody: { required: true, content: { 'application/json': { schema: objectSchema(c.input.fields) } } },
-          responses: {
-            [c.idParam ? '200' : '201']: {
-              description: `The ${a.name} after ${c.name}, and the events it emitted`,
-              content: { 'application/json': { schema: { type: 'object', properties: { entity: ref, events: { type: 'array', items: { $ref: '#/components/schemas/DomainEvent' } } }, required: ['entity', 'events'] } } },
-            },
-            '400': errorResponse('Invalid input'),
-            ...(c.idParam ? { '404': errorResponse(`No such ${a.name}`) } : {}),
-          },
-        },
-      };
-    }
-    for (const q of a.queries) {
-      paths[`${routeOf(a)}/queries/${q.name}`] = {
-        get: {
-          operationId: `${camel(a.context)}${pascal(q.name)}`,
-          tags: [a.context],
-          parameters: q.input.fields.map((f) => {
-            const s = fieldSchema(f);
-            const simple = f.desc.kind === 'scalar' || f.desc.kind === 'enum';
-            return { name: f.name, in: 'query', required: f.required, ...(simple ? { schema: s } : { content: { 'application/json': { schema: s } } }) };
-          }),
-          responses: {
-            '200': { description: `The matching ${a.name}${q.many ? ' list' : ''}`, content: { 'application/json': { schema: q.many ? { type: 'array', items: ref } : ref } } },
-            '400': errorResponse('Invalid parameters'),
-            ...(q.many ? {} : { '404': errorResponse(`No ${a.name} matches`) }),
-          },
-        },
-      };
-    }
-  }
-  const schemas: Record<string, unknown> = Object.fromEntries(aggs.map((a) => [a.name, objectSchema(a.entity.fields)]));
-  schemas.DomainEvent = {
-    type: 'object',
-    properties: { type: { type: 'string' }, aggregate: { type: 'string' }, id: {}, payload: { type: 'object' } },
-    required: ['type', 'aggregate', 'id', 'payload'],
-  };
-  schemas.Error = {
-    type: 'object',
-    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} }, required: ['code', 'message'] } },
-    required: ['error'],
-  };
-  return json({ openapi: '3.1.0', info: { title, version: '0.1.0' }, paths, components: { schemas } });
-}
+export { openapi } from '../openapi.js';
 
 // ---- typed client ----
 
