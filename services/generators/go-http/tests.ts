@@ -26,8 +26,15 @@ function satisfying(a: AggregateView, c: CommandView, sample: Entity): Entity | 
 /** The satisfying instance changed so that the precondition does not hold, when such a value is known. */
 function violating(a: AggregateView, p: Precondition, entity: Entity): Entity | undefined {
   const field = a.entity.fields.find((f) => f.name === p.field)!;
-  const other = (allowed: unknown[]): unknown =>
-    field.desc.kind === 'enum' ? field.desc.values.find((v) => !allowed.includes(v)) : field.desc.kind === 'scalar' && field.desc.type === 'bool' ? !allowed[0] : undefined;
+  const numeric = field.desc.kind === 'scalar' && (field.desc.type === 'int' || field.desc.type === 'decimal');
+  const other = (allowed: unknown[]): unknown => {
+    if (field.desc.kind === 'enum') return field.desc.values.find((v) => !allowed.includes(v));
+    if (field.desc.kind === 'scalar' && field.desc.type === 'bool') return allowed.includes(true) ? (allowed.includes(false) ? undefined : false) : true;
+    if (!numeric) return undefined;
+    // The first whole number from the rule's minimum on that the precondition does not allow and the rules do.
+    const min = Math.ceil(field.validation?.min ?? 0);
+    return Array.from({ length: allowed.length + 1 }, (_, i) => min + i).find((n) => !allowed.includes(n) && n <= (field.validation?.max ?? Infinity));
+  };
   if ('is' in p) {
     if (p.is === 'unset') return { ...entity, [p.field]: sampleValue(field.desc, field.validation) };
     if (field.required) return undefined;
