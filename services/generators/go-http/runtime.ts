@@ -841,7 +841,8 @@ import (
 )
 
 // eachStore runs a test on the memory store and, with DATABASE_URL set, on PostgreSQL too: there in a schema of its
-// own (the migrations applied to it, dropped afterwards), so that nothing the database holds is touched.
+// own (the migrations applied to it, dropped afterwards), so that nothing the database holds is touched, and in a
+// session time zone of UTC+14.
 func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 	t.Run("memory", func(t *testing.T) { test(t, NewMemoryStore()) })
 	databaseURL := os.Getenv("DATABASE_URL")
@@ -863,7 +864,9 @@ func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 				t.Error(err)
 			}
 		})
-		store, _, err := OpenStore(context.Background(), withSetting(databaseURL, "search_path", schema))
+		// A session time zone far from UTC: dates and datetimes must read back as they were written.
+		settings := withSetting(withSetting(databaseURL, "search_path", schema), "timezone", "Pacific/Kiritimati")
+		store, _, err := OpenStore(context.Background(), settings)
 		if err != nil {
 			t.Fatal(err)
 		}
