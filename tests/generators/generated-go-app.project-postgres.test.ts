@@ -104,6 +104,7 @@ describe('a generated go-http app with the project PostgreSQL', () => {
     expect(onPostgres.exitCode, onPostgres.stdout).toBe(0);
     expect(onPostgres.stdout).toContain('--- PASS: TestLoanBorrowBook/postgres');
     expect(onPostgres.stdout).toContain('--- PASS: TestLoanRenewLoan/postgres');
+    expect(onPostgres.stdout).toContain('--- PASS: TestMigrationsApplyOnceWhenTwoStartTogether');
 
     // Without DATABASE_URL (the caller's env wins over the service's): the memory store, and it says so.
     const memory = await exec(suite.api, suite.owner, id, 'go build -o .bin/server ./cmd/server && PORT=3001 timeout 3 ./.bin/server 2>&1; true', {

@@ -840,9 +840,7 @@ import (
 	"time"
 )
 
-// eachStore runs a test on the memory store and, with DATABASE_URL set, on PostgreSQL too: there in a schema of its
-// own (the migrations applied to it, dropped afterwards), so that nothing the database holds is touched, and in a
-// session time zone of UTC+14.
+// eachStore runs a test on the memory store and, with DATABASE_URL set, on PostgreSQL too (in a fresh schema).
 func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 	t.Run("memory", func(t *testing.T) { test(t, NewMemoryStore()) })
 	databaseURL := os.Getenv("DATABASE_URL")
@@ -850,29 +848,35 @@ func eachStore(t *testing.T, test func(t *testing.T, store Store)) {
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		admin, err := openDB(context.Background(), databaseURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		schema := fmt.Sprintf("test_%d", time.Now().UnixNano())
-		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-				t.Error(err)
-			}
-		})
-		// A session time zone far from UTC: dates and datetimes must read back as they were written.
-		settings := withSetting(withSetting(databaseURL, "search_path", schema), "timezone", "Pacific/Kiritimati")
-		store, _, err := OpenStore(context.Background(), settings)
+		store, _, err := OpenStore(context.Background(), freshSchema(t, databaseURL))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
 		test(t, store)
 	})
+}
+
+// freshSchema is the connection settings with a schema of the test's own first on the search path (dropped
+// afterwards, so that nothing the database holds is touched) and a session time zone far from UTC (UTC+14), so that
+// a date or datetime that shifted would fail the test.
+func freshSchema(t *testing.T, databaseURL string) string {
+	t.Helper()
+	admin, err := openDB(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := fmt.Sprintf("test_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	return withSetting(withSetting(databaseURL, "search_path", schema), "timezone", "Pacific/Kiritimati")
 }
 
 func decode(t *testing.T, text string) map[string]any {
@@ -988,8 +992,14 @@ export const httpTestGo = `${GO_HEADER}
 package app
 
 import (
+	"context"
+	"database/sql"
+	"io/fs"
 	"net/http/httptest"
+	"os"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -1063,6 +1073,49 @@ func TestNormalizedValues(t *testing.T) {
 	got := normalize(d, map[string]any{"id": "00000000-0000-4000-8000-00000000000A", "at": []any{"2024-03-01T12:00:00+02:00"}})
 	if canonical(got) != \`{"at":["2024-03-01T10:00:00.000Z"],"id":"00000000-0000-4000-8000-00000000000a"}\` {
 		t.Fatal(canonical(got))
+	}
+}
+
+// Two instances starting at once: the advisory lock makes the second wait, then find every migration recorded.
+func TestMigrationsApplyOnceWhenTwoStartTogether(t *testing.T) {
+	databaseURL := os.Getenv("DATABASE_URL")
+	if databaseURL == "" {
+		t.Skip("DATABASE_URL is not set")
+	}
+	settings := freshSchema(t, databaseURL)
+	all, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := make([][]string, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range applied {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var db *sql.DB
+			if db, errs[i] = openDB(context.Background(), settings); errs[i] == nil {
+				defer db.Close()
+				applied[i], errs[i] = Migrate(context.Background(), db)
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := append(append([]string{}, applied[0]...), applied[1]...)
+	sort.Strings(both)
+	want := []string{}
+	for _, path := range all {
+		want = append(want, strings.TrimPrefix(path, "migrations/"))
+	}
+	sort.Strings(want)
+	if canonical(both) != canonical(want) {
+		t.Fatalf("applied %v and %v, want each of %v once", applied[0], applied[1], want)
 	}
 }
 `;
