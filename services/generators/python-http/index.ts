@@ -1,0 +1,88 @@
+/**
+ * The Python generator: a FastAPI service (pydantic v2 models with the IR's rules, psycopg 3 for PostgreSQL, pytest)
+ * that keeps HTTP-CONTRACT.md. The fixed files (engine, stores, migrations runner, app) never depend on the model;
+ * each aggregate has its own module and test file, so regenerating one aggregate touches few files. The SQL
+ * migrations are the shared ones (../sql-migrations.ts) and evolve with the model.
+ */
+import { snake, viewModel, type AggregateView } from '../ir-view.js';
+import type { GeneratedFile, Generator } from '../plugin.js';
+import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
+import { aggregateModule, aggregateModuleSource, aggregateTestSource, contextPackage, modulePath } from './aggregate-files.js';
+import { py } from './python-source.js';
+import {
+  conftestPy,
+  dunderMainPy,
+  enginePy,
+  gitignore,
+  initPy,
+  mainPy,
+  migrationsPy,
+  openapiPy,
+  PY_HEADER,
+  pytestIni,
+  requirementsTxt,
+  serviceTestPy,
+  storePy,
+  typesPy,
+} from './runtime.js';
+
+const WHOLE = ['*'];
+const FIXED: string[] = [];
+
+/** The module listing every aggregate (app/main.py serves what it lists) and the service's title. */
+function aggregatesPy(title: string, aggregates: AggregateView[]): string {
+  const alias = (a: AggregateView) => `${snake(a.context)}_${snake(a.name)}`.toUpperCase();
+  const imports = aggregates.map((a) => `from ${aggregateModule(a)} import AGGREGATE as ${alias(a)}`);
+  return `${PY_HEADER}"""Every aggregate of the model, by context and name, and the service's title."""
+${imports.join('\n')}
+
+TITLE = ${py(title)}
+AGGREGATES = (${aggregates.map((a) => `${alias(a)}, `).join('')})
+`;
+}
+
+/** `tests/test_<aggregate>.py`, with the context in front when two contexts have an aggregate of that name. */
+function testPath(a: AggregateView, all: AggregateView[]): string {
+  const shared = all.filter((b) => snake(b.name) === snake(a.name)).length > 1;
+  return `tests/test_${shared ? `${snake(a.context)}_` : ''}${snake(a.name)}.py`;
+}
+
+export const pythonHttpGenerator: Generator = {
+  manifest: {
+    name: 'python-http',
+    version: '0.1.0',
+    language: 'python',
+    framework: 'fastapi',
+    optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
+  },
+  generate(model) {
+    const contexts = viewModel(model);
+    const aggregates = contexts.flatMap((c) => c.aggregates);
+    const files: GeneratedFile[] = [
+      { path: 'requirements.txt', content: requirementsTxt, dependsOn: FIXED },
+      { path: 'pytest.ini', content: pytestIni, dependsOn: FIXED },
+      { path: '.gitignore', content: gitignore, dependsOn: FIXED },
+      { path: 'app/__init__.py', content: initPy('The generated service (python -m app).'), dependsOn: FIXED },
+      { path: 'app/__main__.py', content: dunderMainPy, dependsOn: FIXED },
+      { path: 'app/main.py', content: mainPy, dependsOn: FIXED },
+      { path: 'app/engine.py', content: enginePy, dependsOn: FIXED },
+      { path: 'app/openapi.py', content: openapiPy, dependsOn: FIXED },
+      { path: 'app/store.py', content: storePy, dependsOn: FIXED },
+      { path: 'app/migrations.py', content: migrationsPy, dependsOn: FIXED },
+      { path: 'app/types.py', content: typesPy, dependsOn: FIXED },
+      { path: 'app/aggregates.py', content: aggregatesPy(model.project?.name ?? 'Service', aggregates), dependsOn: WHOLE },
+      { path: 'tests/conftest.py', content: conftestPy, dependsOn: FIXED },
+      { path: 'tests/test_service.py', content: serviceTestPy, dependsOn: FIXED },
+      ...initialMigrationFiles(contexts),
+      ...contexts.flatMap((c) => [
+        { path: `app/${contextPackage(c.name)}/__init__.py`, content: initPy(`The ${c.name} context.`), dependsOn: WHOLE },
+        ...c.aggregates.flatMap((a) => [
+          { path: modulePath(a), content: aggregateModuleSource(a), dependsOn: a.dependsOn },
+          { path: testPath(a, aggregates), content: aggregateTestSource(a), dependsOn: a.dependsOn },
+        ]),
+      ]),
+    ];
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  },
+  evolve: evolveGeneratedMigrations,
+};
