@@ -4,13 +4,11 @@
  * after the app restarts; without DATABASE_URL it says it runs on the memory store.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProcessInfo } from '../../lib/api-types.js';
+import { APP_PORT as PORT, callApp, startApp as startAppProcess, stopApp as stopAppProcess } from '../helpers/app-process.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { eventually } from '../helpers/poll.js';
-import { exec, sandboxSuite, sh, startProcess } from '../helpers/sandbox.js';
+import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
 
 const suite = sandboxSuite('gen-pg');
-const PORT = 3000;
 
 /** Runs one statement with the app's own pg and DATABASE_URL; the rows. */
 const QUERY_SCRIPT = `
@@ -22,44 +20,10 @@ client.connect()
   .catch((err) => { console.error(err.message); process.exit(1); });
 `;
 
-const processes = (id: string) => `/api/v1/projects/${id}/processes`;
 const auth = () => ({ token: suite.owner.accessToken });
-
-/** Starts the app as a managed process and waits until it listens; its id and output so far. */
-async function startApp(id: string): Promise<{ pid: string; output: string }> {
-  const pid = await startProcess(suite.api, suite.owner, id, `PORT=${PORT} node src/main.js`);
-  let info: ProcessInfo | undefined;
-  await eventually(
-    async () => {
-      info = (await suite.api.get(`${processes(id)}/${pid}`, auth())).body;
-      return info!.ports.includes(PORT) || info!.status !== 'running';
-    },
-    'the app listening',
-    60_000,
-    200,
-  );
-  const output = (await suite.api.get(`${processes(id)}/${pid}/output`, auth())).body.output as string;
-  expect(info!.status, output).toBe('running');
-  return { pid, output };
-}
-
-async function stopApp(id: string, pid: string): Promise<void> {
-  const stopped = await suite.api.post(`${processes(id)}/${pid}/stop`, auth());
-  expect(stopped.status, stopped.text).toBe(200);
-  await eventually(async () => (await suite.api.get(`${processes(id)}/${pid}`, auth())).body.status !== 'running', 'the app stopped');
-}
-
-/** An HTTP request to the app from inside the sandbox: its status and JSON body. */
-async function call(id: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const data = body === undefined ? '' : `-H 'content-type: application/json' --data-binary @-`;
-  const result = await exec(suite.api, suite.owner, id, `curl -s -w '\\n%{http_code}' -X ${method} ${data} http://localhost:${PORT}${path}`, {
-    ...(body === undefined ? {} : { stdin: JSON.stringify(body) }),
-  });
-  expect(result.exitCode, result.stderr).toBe(0);
-  const lines = result.stdout.trimEnd().split('\n');
-  const status = Number(lines.pop());
-  return { status, body: JSON.parse(lines.join('\n')) };
-}
+const startApp = (id: string) => startAppProcess(suite, id, `PORT=${PORT} node src/main.js`);
+const stopApp = (id: string, pid: string) => stopAppProcess(suite, id, pid);
+const call = (id: string, method: 'GET' | 'POST', path: string, body?: unknown) => callApp(suite, id, method, path, body);
 
 async function query(id: string, sql: string): Promise<unknown> {
   const result = await exec(suite.api, suite.owner, id, ['node', '-e', QUERY_SCRIPT, sql], { timeoutMs: 30_000 });
@@ -101,7 +65,7 @@ describe('a generated typescript-http app with the project PostgreSQL', () => {
     const second = await startApp(id);
     expect(second.output).toContain('storage: postgres postgres:5432/app (migrations applied now: none)');
     const read = await call(id, 'GET', `/lending/loans/${loan.id}`);
-    expect(read).toEqual({ status: 200, body: loan });
+    expect([read.status, read.body]).toEqual([200, loan]);
     // A change after the restart updates the stored row.
     const returned = await call(id, 'POST', '/lending/loans/commands/ReturnBook', { loanId: loan.id, returnedOn: '2024-02-20' });
     expect(returned.status, JSON.stringify(returned.body)).toBe(200);
