@@ -94,7 +94,7 @@ describe('python-http generator', () => {
   it('puts the IR rules into the pydantic models and the SQL of sql-migrations.ts into migrations/', () => {
     const loan = file('app/lending/loan.py').content;
     expect(loan).toContain('isbn: Annotated[str, Field(min_length=10, max_length=17, pattern="^[0-9X-]+$")]');
-    expect(loan).toContain('renewals: Annotated[int, Field(ge=0, le=3)]');
+    expect(loan).toContain('renewals: Annotated[Int, Field(ge=0, le=3)]');
     expect(loan).toContain('returnedOn: Optional[Date] = None');
     expect(loan).toContain('"defaults": {"renewals": 0}');
     expect(file('migrations/001_lending.sql').content).toContain('"_version" INTEGER NOT NULL DEFAULT 1');
@@ -124,7 +124,7 @@ describe('python-http generator', () => {
     const files = pythonHttpGenerator.generate(awkwardModel(), {});
     const part = files.find((f) => f.path === 'app/engine_context/part.py')?.content ?? '';
     expect(part).toContain('class_: Annotated[str, Field(pattern="^(?P<kind>[a-z]+)-(?P=kind)$")] = Field(alias="class")');
-    expect(part).toContain('json_: Optional[int] = Field(None, alias="json")');
+    expect(part).toContain('json_: Optional[Int] = Field(None, alias="json")');
     expect(part).toContain('model_name_: Optional[str] = Field(None, alias="model_name")');
     expect(files.map((f) => f.path)).toContain('app/engine.py');
   });

@@ -38,13 +38,14 @@ import datetime
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 
 class Model(BaseModel):
     """An IR shape: JSON types as they are (no "1" for 1), unknown fields refused, the IR's rules as constraints."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+    # No Infinity or NaN: JSON has neither, and an answer could not carry it.
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re", allow_inf_nan=False)
 
 
 def utc_text(value: datetime.datetime) -> str:
@@ -63,6 +64,8 @@ UtcDatetime = Annotated[
 ]
 # Answered lower-case.
 Uuid = uuid.UUID
+# An IR int: what its INTEGER column holds (a larger one is refused with 400, not lost to a 500).
+Int = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 `}`;
 
 export const enginePy = `${PY_HEADER}${String.raw`"""
@@ -717,7 +720,8 @@ def _get(store: Any, aggregate: Aggregate):
 
 def create_app(store: Any, aggregates: Iterable[Aggregate] = AGGREGATES) -> FastAPI:
     aggregates = tuple(aggregates)
-    app = FastAPI(title=TITLE, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    # No redirect from R/ to R: a route is exactly one path, anything else is 404 ROUTE_NOT_FOUND.
+    app = FastAPI(title=TITLE, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, redirect_slashes=False)
     app.state.store = store
 
     @app.exception_handler(AppError)
@@ -821,9 +825,11 @@ def openapi_document(title: str, aggregates: Iterable[Aggregate]) -> dict:
     for aggregate in aggregates:
         entity = ref(aggregate.entity)
         tag = aggregate.spec["context"]
+        # Unique across contexts: lendingListLoan, lendingBorrowBook.
+        prefix = tag[0].lower() + tag[1:]
         paths[aggregate.route] = {
             "get": {
-                "operationId": f"list{aggregate.name}",
+                "operationId": f"{prefix}List{aggregate.name}",
                 "tags": [tag],
                 "parameters": PAGING,
                 "responses": {"200": _json(f"A page of {aggregate.name} instances, by identifier", _page(entity)), "400": _error("Invalid paging parameters")},
@@ -831,7 +837,7 @@ def openapi_document(title: str, aggregates: Iterable[Aggregate]) -> dict:
         }
         paths[aggregate.route + "/{id}"] = {
             "get": {
-                "operationId": f"get{aggregate.name}",
+                "operationId": f"{prefix}Get{aggregate.name}",
                 "tags": [tag],
                 "parameters": [{"name": "id", "in": "path", "required": True, "description": f"The {aggregate.identifier}", "schema": {"type": "string"}}],
                 "responses": {"200": _json(f"The {aggregate.name}", entity, ["ETag"]), "400": _error("Invalid identifier"), "404": _error("No such instance")},
@@ -853,7 +859,7 @@ def openapi_document(title: str, aggregates: Iterable[Aggregate]) -> dict:
                 responses["404"] = _error("No such instance")
                 responses["409"] = _error("VERSION_CONFLICT (If-Match) or PRECONDITION_FAILED")
             operation = {
-                "operationId": name[0].lower() + name[1:],
+                "operationId": prefix + name,
                 "tags": [tag],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": ref(aggregate.inputs[name])}}},
                 "responses": responses,
@@ -873,7 +879,7 @@ def openapi_document(title: str, aggregates: Iterable[Aggregate]) -> dict:
             if not query["many"]:
                 responses["404"] = _error("Nothing matches")
             paths[f"{aggregate.route}/queries/{name}"] = {
-                "get": {"operationId": name[0].lower() + name[1:], "tags": [tag], "parameters": parameters + (PAGING if query["many"] else []), "responses": responses}
+                "get": {"operationId": prefix + name, "tags": [tag], "parameters": parameters + (PAGING if query["many"] else []), "responses": responses}
             }
     paths["/health"] = {"get": {"operationId": "health", "responses": {"200": _json("Up", {"type": "object", "properties": {"status": {"type": "string"}, "storage": {"type": "string", "enum": ["postgres", "memory"]}}})}}}
     return {"openapi": "3.1.0", "info": {"title": title, "version": "0.1.0"}, "paths": paths, "components": {"schemas": schemas}}
