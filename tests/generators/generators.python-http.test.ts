@@ -27,7 +27,10 @@ afterAll(async () => {
   await removeThrowaways(docker, LABEL);
 });
 
-/** Names that are fine in the IR and not as Python identifiers, in a context named like the engine module. */
+/**
+ * Names that are fine in the IR and not as Python identifiers (fields, an aggregate named Class), an aggregate named
+ * like the fixed test_service.py, in a context named like the engine module.
+ */
 function awkwardModel(): Model {
   const context = `bounded_context:
   name: Engine
@@ -41,6 +44,10 @@ function awkwardModel(): Model {
           - { name: class, type: string, validation: { pattern: "^(?<kind>[a-z]+)-\\\\k<kind>$" } }
           - { name: json, type: int, required: false }
           - { name: model_name, type: string, required: false }
+    - name: Class
+      root_entity: { name: ClassEntity, properties: [ { name: id, type: uuid, identifier: true } ] }
+    - name: Service
+      root_entity: { name: ServiceEntity, properties: [ { name: id, type: uuid, identifier: true } ] }
   commands:
     - { name: AddPart, aggregate: Part, parameters: [ { name: class, type: string } ], emits: [PartAdded] }
   events:
@@ -126,7 +133,8 @@ describe('python-http generator', () => {
     expect(part).toContain('class_: Annotated[str, Field(pattern="^(?P<kind>[a-z]+)-(?P=kind)$")] = Field(alias="class")');
     expect(part).toContain('json_: Optional[Int] = Field(None, alias="json")');
     expect(part).toContain('model_name_: Optional[str] = Field(None, alias="model_name")');
-    expect(files.map((f) => f.path)).toContain('app/engine.py');
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['app/engine.py', 'app/engine_context/class_.py', 'tests/test_class.py', 'tests/test_engine_service.py', 'tests/test_service.py']));
+    expect(files.find((f) => f.path === 'app/aggregates.py')?.content).toContain('from app.engine_context.class_ import AGGREGATE as ENGINE_CLASS');
   });
 
   it.each(['library', 'ecommerce', 'hr-leave', 'awkward names'])('the %s service is valid Python for the python sandbox\'s interpreter', async (name) => {

@@ -1,14 +1,14 @@
 /** Per-aggregate files: the module (pydantic models with the IR's rules, and the data the engine runs) and its pytest file. */
 import { sampleValue, snake, type AggregateView, type CommandView, type Desc, type Precondition } from '../ir-view.js';
 import { aggregateData, idSegment, routeOf, testSamples } from '../service-shape.js';
-import { ModelClasses, py } from './python-source.js';
+import { ModelClasses, py, pyName } from './python-source.js';
 import { PY_HEADER } from './runtime.js';
 
 /** The package of a context and the module of an aggregate, e.g. `app.lending.loan`. */
 const TAKEN = new Set(['aggregates', 'engine', 'main', 'migrations', 'openapi', 'store', 'types']);
-/** A context's package under app/, never one of the fixed modules' names. */
-export const contextPackage = (context: string): string => (TAKEN.has(snake(context)) ? `${snake(context)}_context` : snake(context));
-export const aggregateModule = (a: AggregateView): string => `app.${contextPackage(a.context)}.${snake(a.name)}`;
+/** A context's package under app/: an identifier (`import` is not one), never one of the fixed modules' names. */
+export const contextPackage = (context: string): string => (TAKEN.has(snake(context)) ? `${snake(context)}_context` : pyName(snake(context)));
+export const aggregateModule = (a: AggregateView): string => `app.${contextPackage(a.context)}.${pyName(snake(a.name))}`;
 export const modulePath = (a: AggregateView): string => `${aggregateModule(a).replace(/\./g, '/')}.py`;
 
 /** How a query-string or path value is read before validation: as the JSON its type is written in. */

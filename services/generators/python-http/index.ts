@@ -41,9 +41,12 @@ AGGREGATES = (${aggregates.map((a) => `${alias(a)}, `).join('')})
 `;
 }
 
-/** `tests/test_<aggregate>.py`, with the context in front when two contexts have an aggregate of that name. */
+/**
+ * `tests/test_<aggregate>.py`, with the context in front when two contexts have an aggregate of that name or the
+ * name is the fixed test_service.py's.
+ */
 function testPath(a: AggregateView, all: AggregateView[]): string {
-  const shared = all.filter((b) => snake(b.name) === snake(a.name)).length > 1;
+  const shared = snake(a.name) === 'service' || all.filter((b) => snake(b.name) === snake(a.name)).length > 1;
   return `tests/test_${shared ? `${snake(a.context)}_` : ''}${snake(a.name)}.py`;
 }
 
