@@ -5,7 +5,7 @@ import { ModelClasses, py, pyName } from './python-source.js';
 import { PY_HEADER } from './runtime.js';
 
 /** The package of a context and the module of an aggregate, e.g. `app.lending.loan`. */
-const TAKEN = new Set(['aggregates', 'engine', 'main', 'migrations', 'openapi', 'store', 'types']);
+const TAKEN = new Set(['aggregates', 'engine', 'main', 'migrations', 'store', 'types']);
 /** A context's package under app/: an identifier (`import` is not one), never one of the fixed modules' names. */
 export const contextPackage = (context: string): string => (TAKEN.has(snake(context)) ? `${snake(context)}_context` : pyName(snake(context)));
 export const aggregateModule = (a: AggregateView): string => `app.${contextPackage(a.context)}.${pyName(snake(a.name))}`;

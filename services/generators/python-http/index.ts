@@ -6,6 +6,7 @@
  */
 import { snake, viewModel, type AggregateView } from '../ir-view.js';
 import type { GeneratedFile, Generator } from '../plugin.js';
+import { openapi } from '../openapi.js';
 import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
 import { aggregateModule, aggregateModuleSource, aggregateTestSource, contextPackage, modulePath } from './aggregate-files.js';
 import { py } from './python-source.js';
@@ -17,7 +18,6 @@ import {
   initPy,
   mainPy,
   migrationsPy,
-  openapiPy,
   PY_HEADER,
   pytestIni,
   requirementsTxt,
@@ -61,19 +61,20 @@ export const pythonHttpGenerator: Generator = {
   generate(model) {
     const contexts = viewModel(model);
     const aggregates = contexts.flatMap((c) => c.aggregates);
+    const title = model.project?.name ?? 'Service';
     const files: GeneratedFile[] = [
       { path: 'requirements.txt', content: requirementsTxt, dependsOn: FIXED },
+      { path: 'openapi.json', content: openapi(title, contexts), dependsOn: WHOLE },
       { path: 'pytest.ini', content: pytestIni, dependsOn: FIXED },
       { path: '.gitignore', content: gitignore, dependsOn: FIXED },
       { path: 'app/__init__.py', content: initPy('The generated service (python -m app).'), dependsOn: FIXED },
       { path: 'app/__main__.py', content: dunderMainPy, dependsOn: FIXED },
       { path: 'app/main.py', content: mainPy, dependsOn: FIXED },
       { path: 'app/engine.py', content: enginePy, dependsOn: FIXED },
-      { path: 'app/openapi.py', content: openapiPy, dependsOn: FIXED },
       { path: 'app/store.py', content: storePy, dependsOn: FIXED },
       { path: 'app/migrations.py', content: migrationsPy, dependsOn: FIXED },
       { path: 'app/types.py', content: typesPy, dependsOn: FIXED },
-      { path: 'app/aggregates.py', content: aggregatesPy(model.project?.name ?? 'Service', aggregates), dependsOn: WHOLE },
+      { path: 'app/aggregates.py', content: aggregatesPy(title, aggregates), dependsOn: WHOLE },
       { path: 'tests/conftest.py', content: conftestPy, dependsOn: FIXED },
       { path: 'tests/test_service.py', content: serviceTestPy, dependsOn: FIXED },
       ...initialMigrationFiles(contexts),

@@ -646,7 +646,9 @@ def apply_migrations(conn: psycopg.Connection, directory: Path) -> list:
 `}`;
 
 export const mainPy = `${PY_HEADER}${String.raw`"""The FastAPI app: every aggregate's routes over a store, the contract's error bodies, the OpenAPI document."""
+import json
 import logging
+from pathlib import Path
 from typing import Any, Iterable
 
 from fastapi import FastAPI, Request
@@ -657,9 +659,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.aggregates import AGGREGATES, TITLE
 from app.engine import Aggregate, AppError, get_one, id_segment, list_page, problems, run_command, run_query
-from app.openapi import openapi_document
 
 BODY_LIMIT = 1024 * 1024
+# The contract's document, written by the generator from the IR (the same one every stack serves).
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
 log = logging.getLogger("app")
 
 
@@ -756,133 +759,9 @@ def create_app(store: Any, aggregates: Iterable[Aggregate] = AGGREGATES) -> Fast
         app.add_api_route(route, _list(store, aggregate), methods=["GET"], include_in_schema=False)
         app.add_api_route(route + "/{id}", _get(store, aggregate), methods=["GET"], include_in_schema=False)
 
-    document = openapi_document(TITLE, aggregates)
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
     app.openapi = lambda: document  # type: ignore[method-assign]
     return app
-`}`;
-
-export const openapiPy = `${PY_HEADER}${String.raw`"""The OpenAPI 3 document of the service: every route, its schemas from the pydantic models (the IR's rules)."""
-from typing import Any, Iterable
-
-from pydantic.json_schema import models_json_schema
-
-from app.engine import LIMIT_DEFAULT, LIMIT_MAX, Aggregate
-
-REF = "#/components/schemas/{model}"
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
-
-
-def _json(description: str, schema: dict, headers: Any = None) -> dict:
-    answer: dict = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        answer["headers"] = {name: {"schema": {"type": "string"}} for name in headers}
-    return answer
-
-
-def _page(item: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": item},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-            "total": {"type": "integer"},
-        },
-        "required": ["items", "limit", "offset", "total"],
-    }
-
-
-PAGING = [
-    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}},
-    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}},
-]
-
-
-def openapi_document(title: str, aggregates: Iterable[Aggregate]) -> dict:
-    aggregates = tuple(aggregates)
-    models = []
-    for aggregate in aggregates:
-        models += [aggregate.entity, *aggregate.inputs.values(), *aggregate.params.values()]
-    refs, top = models_json_schema([(model, "validation") for model in models], ref_template=REF)
-    schemas = dict(top.get("$defs", {}))
-    schemas["Error"] = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
-                "required": ["code", "message"],
-            }
-        },
-        "required": ["error"],
-    }
-    ref = lambda model: refs[(model, "validation")]  # noqa: E731
-    paths: dict = {}
-    for aggregate in aggregates:
-        entity = ref(aggregate.entity)
-        tag = aggregate.spec["context"]
-        # Unique across contexts: lendingListLoan, lendingBorrowBook.
-        prefix = tag[0].lower() + tag[1:]
-        paths[aggregate.route] = {
-            "get": {
-                "operationId": f"{prefix}List{aggregate.name}",
-                "tags": [tag],
-                "parameters": PAGING,
-                "responses": {"200": _json(f"A page of {aggregate.name} instances, by identifier", _page(entity)), "400": _error("Invalid paging parameters")},
-            }
-        }
-        paths[aggregate.route + "/{id}"] = {
-            "get": {
-                "operationId": f"{prefix}Get{aggregate.name}",
-                "tags": [tag],
-                "parameters": [{"name": "id", "in": "path", "required": True, "description": f"The {aggregate.identifier}", "schema": {"type": "string"}}],
-                "responses": {"200": _json(f"The {aggregate.name}", entity, ["ETag"]), "400": _error("Invalid identifier"), "404": _error("No such instance")},
-            }
-        }
-        for name, command in aggregate.spec["commands"].items():
-            created = command["kind"] == "create"
-            result = {
-                "type": "object",
-                "properties": {"entity": entity, "version": {"type": "integer"}, "events": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}, "payload": {"type": "object"}}}}},
-                "required": ["entity", "version", "events"],
-            }
-            responses = {
-                ("201" if created else "200"): _json(f"The {aggregate.name} after {name}", result, ["ETag", "Location"] if created else ["ETag"]),
-                "400": _error("Malformed or invalid input"),
-                "413": _error("Body larger than 1 MiB"),
-            }
-            if not created:
-                responses["404"] = _error("No such instance")
-                responses["409"] = _error("VERSION_CONFLICT (If-Match) or PRECONDITION_FAILED")
-            operation = {
-                "operationId": prefix + name,
-                "tags": [tag],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": ref(aggregate.inputs[name])}}},
-                "responses": responses,
-            }
-            if not created:
-                operation["parameters"] = [{"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}]
-            paths[f"{aggregate.route}/commands/{name}"] = {"post": operation}
-        for name, query in aggregate.spec["queries"].items():
-            params_schema = schemas.get(ref(aggregate.params[name])["$ref"].rsplit("/", 1)[-1], {})
-            required = set(params_schema.get("required", []))
-            parameters = [
-                {"name": param, "in": "query", "required": param in required, "schema": schema}
-                for param, schema in params_schema.get("properties", {}).items()
-            ]
-            answer = _page(entity) if query["many"] else entity
-            responses = {"200": _json(f"{name}'s result", answer), "400": _error("Invalid parameters")}
-            if not query["many"]:
-                responses["404"] = _error("Nothing matches")
-            paths[f"{aggregate.route}/queries/{name}"] = {
-                "get": {"operationId": prefix + name, "tags": [tag], "parameters": parameters + (PAGING if query["many"] else []), "responses": responses}
-            }
-    paths["/health"] = {"get": {"operationId": "health", "responses": {"200": _json("Up", {"type": "object", "properties": {"status": {"type": "string"}, "storage": {"type": "string", "enum": ["postgres", "memory"]}}})}}}
-    return {"openapi": "3.1.0", "info": {"title": title, "version": "0.1.0"}, "paths": paths, "components": {"schemas": schemas}}
 `}`;
 
 export const dunderMainPy = `${PY_HEADER}${String.raw`"""python -m app: the store DATABASE_URL names (its migrations applied first) or memory, then uvicorn on HOST:PORT."""
@@ -973,7 +852,7 @@ def test_openapi_describes_every_route(serve):
     paths = res.json()["paths"]
     for aggregate in AGGREGATES:
         assert aggregate.route in paths
-        assert aggregate.route + "/{id}" in paths
+        assert aggregate.route + "/{" + aggregate.identifier + "}" in paths
         for name in aggregate.spec["commands"]:
             assert f"{aggregate.route}/commands/{name}" in paths
         for name in aggregate.spec["queries"]:
