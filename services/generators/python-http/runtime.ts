@@ -650,6 +650,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -714,8 +715,15 @@ def _list(store: Any, aggregate: Aggregate):
 
 
 def _get(store: Any, aggregate: Aggregate):
+    prefix = aggregate.route + "/"
+
     async def endpoint(request: Request) -> Response:
-        entity, version = await run_in_threadpool(get_one, store, aggregate, request.path_params["id"])
+        # The identifier is the last segment as sent, decoded: an encoded slash (%2F) stays in it; a real one is no route.
+        raw = request.scope.get("raw_path", b"").split(b"?", 1)[0].decode("latin-1")
+        segment = raw[len(prefix) :] if raw.startswith(prefix) else ""
+        if not segment or "/" in segment:
+            raise AppError(404, "ROUTE_NOT_FOUND", f"No route {request.method} {request.url.path}")
+        entity, version = await run_in_threadpool(get_one, store, aggregate, unquote(segment))
         return JSONResponse(entity, headers={"ETag": f'"{version}"'})
 
     return endpoint
@@ -757,7 +765,7 @@ def create_app(store: Any, aggregates: Iterable[Aggregate] = AGGREGATES) -> Fast
         for name in aggregate.spec["queries"]:
             app.add_api_route(f"{route}/queries/{name}", _query(store, aggregate, name), methods=["GET"], include_in_schema=False)
         app.add_api_route(route, _list(store, aggregate), methods=["GET"], include_in_schema=False)
-        app.add_api_route(route + "/{id}", _get(store, aggregate), methods=["GET"], include_in_schema=False)
+        app.add_api_route(route + "/{id:path}", _get(store, aggregate), methods=["GET"], include_in_schema=False)
 
     document = json.loads(OPENAPI.read_text(encoding="utf-8"))
     app.openapi = lambda: document  # type: ignore[method-assign]
