@@ -10,24 +10,9 @@ import { openapi } from '../openapi.js';
 import { evolveGeneratedMigrations, initialMigrationFiles } from '../sql-migrations.js';
 import { aggregateModule, aggregateModuleSource, aggregateTestSource, contextPackage, modulePath } from './aggregate-files.js';
 import { py } from './python-source.js';
-import {
-  conftestPy,
-  dunderMainPy,
-  enginePy,
-  gitignore,
-  initPy,
-  mainPy,
-  migrationsPy,
-  PY_HEADER,
-  pytestIni,
-  requirementsTxt,
-  serviceTestPy,
-  storePy,
-  typesPy,
-} from './runtime.js';
+import { initPy, PY_HEADER, runtimeFiles } from './runtime.js';
 
 const WHOLE = ['*'];
-const FIXED: string[] = [];
 
 /** The module listing every aggregate (app/main.py serves what it lists) and the service's title. */
 function aggregatesPy(title: string, aggregates: AggregateView[]): string {
@@ -63,20 +48,9 @@ export const pythonHttpGenerator: Generator = {
     const aggregates = contexts.flatMap((c) => c.aggregates);
     const title = model.project?.name ?? 'Service';
     const files: GeneratedFile[] = [
-      { path: 'requirements.txt', content: requirementsTxt, dependsOn: FIXED },
+      ...runtimeFiles(),
       { path: 'openapi.json', content: openapi(title, contexts), dependsOn: WHOLE },
-      { path: 'pytest.ini', content: pytestIni, dependsOn: FIXED },
-      { path: '.gitignore', content: gitignore, dependsOn: FIXED },
-      { path: 'app/__init__.py', content: initPy('The generated service (python -m app).'), dependsOn: FIXED },
-      { path: 'app/__main__.py', content: dunderMainPy, dependsOn: FIXED },
-      { path: 'app/main.py', content: mainPy, dependsOn: FIXED },
-      { path: 'app/engine.py', content: enginePy, dependsOn: FIXED },
-      { path: 'app/store.py', content: storePy, dependsOn: FIXED },
-      { path: 'app/migrations.py', content: migrationsPy, dependsOn: FIXED },
-      { path: 'app/types.py', content: typesPy, dependsOn: FIXED },
       { path: 'app/aggregates.py', content: aggregatesPy(title, aggregates), dependsOn: WHOLE },
-      { path: 'tests/conftest.py', content: conftestPy, dependsOn: FIXED },
-      { path: 'tests/test_service.py', content: serviceTestPy, dependsOn: FIXED },
       ...initialMigrationFiles(contexts),
       ...contexts.flatMap((c) => [
         { path: `app/${contextPackage(c.name)}/__init__.py`, content: initPy(`The ${c.name} context.`), dependsOn: WHOLE },
