@@ -48,6 +48,8 @@ export interface Config {
     disksDir: string;
     /** Limits of a project's own PostgreSQL (PROJECT_POSTGRES_MEMORY_MB, _CPU_MILLIS, _PIDS). */
     postgres: { memoryBytes: number; cpus: number; pids: number };
+    /** Limits of a project's own Redis (PROJECT_REDIS_MEMORY_MB, _CPU_MILLIS, _PIDS). */
+    redis: { memoryBytes: number; cpus: number; pids: number };
   };
   images: SandboxImageSettings;
   /** Worker threads for work whose cost a user controls (IR checks, generation): see lib/worker-pool.ts. */
@@ -319,6 +321,12 @@ export function loadConfig(env: Env = process.env): Config {
         memoryBytes: int(env, 'PROJECT_POSTGRES_MEMORY_MB', 256, 64) * 1024 * 1024,
         cpus: int(env, 'PROJECT_POSTGRES_CPU_MILLIS', 500, 100) / 1000,
         pids: int(env, 'PROJECT_POSTGRES_PIDS', 128, 32),
+      },
+      /** A project's own Redis (its `services.redis` setting), beside its sandbox. */
+      redis: {
+        memoryBytes: int(env, 'PROJECT_REDIS_MEMORY_MB', 128, 32) * 1024 * 1024,
+        cpus: int(env, 'PROJECT_REDIS_CPU_MILLIS', 250, 100) / 1000,
+        pids: int(env, 'PROJECT_REDIS_PIDS', 64, 16),
       },
     },
     images: sandboxImageSettings(env),

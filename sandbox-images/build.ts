@@ -5,6 +5,7 @@
  *   vaporform/sandbox-base:latest    base/Dockerfile: user sandbox (uid 1000), tini as PID 1, git, curl
  *   vaporform/sandbox-<stack>:latest node/, python/, go/ Dockerfiles on top of the base
  *   vaporform/service-postgres:latest postgres/Dockerfile on the rootfs: a project's own PostgreSQL (built always)
+ *   vaporform/service-redis:latest   redis/Dockerfile on the rootfs: a project's own Redis (built always)
  *
  * Every image carries the label `vaporform.inputs-hash`: a sha256 over its recipe (Dockerfile and context files,
  * build arguments) and its parent's own hash, not over its name: the same recipe under another tag hashes the same. An image whose tag already carries the hash of its current inputs is
@@ -26,9 +27,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { ensureDebianPackages, IMAGE_PREREQUISITES } from '../infra/lib/prereqs.mjs';
 import { repoRoot, sandboxImageSettings, type SandboxImageSettings } from '../lib/config.js';
-import { baseImageName, DEFAULT_IMAGE_TAG, HASH_LABEL, postgresImageName, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack } from './names.js';
+import {
+  baseImageName,
+  DEFAULT_IMAGE_TAG,
+  HASH_LABEL,
+  postgresImageName,
+  redisImageName,
+  ROOTFS_IMAGE,
+  sandboxImageName,
+  STACKS,
+  type Stack,
+} from './names.js';
 
-export { baseImageName, HASH_LABEL, postgresImageName, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack };
+export { baseImageName, HASH_LABEL, postgresImageName, redisImageName, ROOTFS_IMAGE, sandboxImageName, STACKS, type Stack };
 
 export interface EnsureSandboxImagesOptions {
   /** Progress lines (debootstrap, docker build output, decisions). */
@@ -46,7 +57,7 @@ export interface EnsureSandboxImagesOptions {
 }
 
 export interface SandboxImageResult {
-  image: 'rootfs' | 'base' | Stack | 'postgres';
+  image: 'rootfs' | 'base' | Stack | ProjectServiceImage;
   /** The tag, e.g. `vaporform/sandbox-node:latest`. */
   name: string;
   /** The image id (`sha256:...`). */
@@ -104,8 +115,8 @@ export async function ensureSandboxImages(
       const runtime = stack === 'node' ? await nodeRuntime(cacheDir, { download: true, log }) : undefined;
       results.push(await ensureDockerfileImage(docker, { ...stackRecipe(stack, tag, base.inputsHash, runtime), ...build }));
     }
-    // Projects' own PostgreSQL, whichever stacks were asked for: any project may turn it on.
-    results.push(await ensureDockerfileImage(docker, { ...postgresRecipe(tag, parent), ...build }));
+    // Projects' own services, whichever stacks were asked for: any project may turn them on.
+    for (const service of SERVICE_IMAGES) results.push(await ensureDockerfileImage(docker, { ...serviceRecipe(service, tag, parent), ...build }));
   } finally {
     await release();
   }
@@ -122,7 +133,7 @@ export async function ensureSandboxImages(
 }
 
 /**
- * Throws, saying what to run, unless every stack's image (and the projects' PostgreSQL image) is there and (where its inputs can be known without
+ * Throws, saying what to run, unless every stack's image (and the projects' service images) is there and (where its inputs can be known without
  * building: the rootfs is ours and Node's tarballs are in the cache) carries the hash of the current inputs.
  */
 export async function checkSandboxImages(docker: Docker, settings: SandboxImageSettings): Promise<void> {
@@ -145,7 +156,10 @@ export async function checkSandboxImages(docker: Docker, settings: SandboxImageS
     const expected = stack === 'node' && !runtime ? undefined : await inputsHashOf(stackRecipe(stack, settings.tag, baseHash, runtime));
     await check(sandboxImageName(stack, settings.tag), expected);
   }
-  await check(postgresImageName(settings.tag), await inputsHashOf(postgresRecipe(settings.tag, { ref: ROOTFS_IMAGE, hash: rootfsHash })));
+  for (const service of SERVICE_IMAGES) {
+    const recipe = serviceRecipe(service, settings.tag, { ref: ROOTFS_IMAGE, hash: rootfsHash });
+    await check(recipe.name, await inputsHashOf(recipe));
+  }
   const problems = [
     ...(missing.length > 0 ? [`missing: ${missing.join(', ')}`] : []),
     ...(stale.length > 0 ? [`built from older inputs: ${stale.join(', ')}`] : []),
@@ -179,12 +193,16 @@ function stackRecipe(stack: Stack, tag: string, baseHash: string, runtime: NodeR
   };
 }
 
-/** A project's PostgreSQL: on the rootfs (or the public base) directly, none of the sandbox's agent or user. */
-function postgresRecipe(tag: string, parent: { ref: string; hash: string }): Recipe {
+/** The images of projects' own services (a directory of the same name each). */
+type ProjectServiceImage = 'postgres' | 'redis';
+const SERVICE_IMAGES: readonly ProjectServiceImage[] = ['postgres', 'redis'];
+
+/** A project's service (PostgreSQL, Redis): on the rootfs (or the public base) directly, none of the sandbox's agent or user. */
+function serviceRecipe(service: ProjectServiceImage, tag: string, parent: { ref: string; hash: string }): Recipe {
   return {
-    image: 'postgres',
-    name: postgresImageName(tag),
-    dir: path.join(here, 'postgres'),
+    image: service,
+    name: service === 'postgres' ? postgresImageName(tag) : redisImageName(tag),
+    dir: path.join(here, service),
     buildargs: { BASE: parent.ref },
     parentHash: parent.hash,
   };
@@ -310,7 +328,7 @@ interface ContextFile {
 
 /** What an image is made of: everything that enters its inputs hash. */
 interface Recipe {
-  image: 'base' | Stack | 'postgres';
+  image: 'base' | Stack | ProjectServiceImage;
   name: string;
   /** The directory holding the Dockerfile and its context files. */
   dir: string;

@@ -27,3 +27,8 @@ export function sandboxImageName(stack: Stack, tag = DEFAULT_IMAGE_TAG): string 
 export function postgresImageName(tag = DEFAULT_IMAGE_TAG): string {
   return `vaporform/service-postgres:${tag}`;
 }
+
+/** A project's own Redis (redis/Dockerfile), built from the rootfs like the sandboxes. */
+export function redisImageName(tag = DEFAULT_IMAGE_TAG): string {
+  return `vaporform/service-redis:${tag}`;
+}

@@ -10,6 +10,12 @@ export type Stack = 'node' | 'python' | 'go';
 export type Role = 'owner' | 'admin' | 'write' | 'execute' | 'read';
 export type Permission = 'read' | 'write' | 'execute' | 'admin';
 
+/** The services Vaporform can run beside a project's sandbox, each on or off. */
+export interface ProjectServices {
+  postgres: boolean;
+  redis: boolean;
+}
+
 export interface Project {
   id: string;
   name: string;
@@ -19,8 +25,8 @@ export interface Project {
   status: 'active' | 'archived';
   /** The port in the sandbox that the preview serves. */
   previewPort?: number;
-  /** Services Vaporform runs for the project's app (its PostgreSQL: DATABASE_URL in every command). */
-  services?: { postgres: boolean };
+  /** Services Vaporform runs for the project's app (its PostgreSQL: DATABASE_URL, its Redis: REDIS_URL in every command). */
+  services?: ProjectServices;
   createdAt: string;
   updatedAt: string;
   role: Role;
@@ -211,9 +217,9 @@ export const projects = {
   list: (cursor?: string) =>
     request<Page<Project>>('GET', `/projects?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
   get: (id: string) => request<Project>('GET', `/projects/${encodeURIComponent(id)}`),
-  create: (input: { name: string; stack: Stack; description?: string; services?: { postgres: boolean } }) =>
+  create: (input: { name: string; stack: Stack; description?: string; services?: Partial<ProjectServices> }) =>
     request<Project>('POST', '/projects', { body: input }),
-  update: (id: string, changes: { name?: string; description?: string; services?: { postgres: boolean } }) =>
+  update: (id: string, changes: { name?: string; description?: string; services?: Partial<ProjectServices> }) =>
     request<Project>('PATCH', `/projects/${encodeURIComponent(id)}`, { body: changes }),
   remove: (id: string) => request<void>('DELETE', `/projects/${encodeURIComponent(id)}`),
   members: (id: string) => request<{ items: Member[] }>('GET', `/projects/${encodeURIComponent(id)}/members`),

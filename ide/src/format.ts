@@ -32,6 +32,12 @@ export function fullDate(iso: string): string {
 
 export const STACK_LABELS: Record<string, string> = { node: 'Node.js', python: 'Python', go: 'Go' };
 
+/** The services a project may have run beside its sandbox, as the wizard, the header and the palette name them. */
+export const PROJECT_SERVICES = [
+  { name: 'postgres', title: 'PostgreSQL', offer: 'A PostgreSQL database', variable: 'DATABASE_URL' },
+  { name: 'redis', title: 'Redis', offer: 'A Redis', variable: 'REDIS_URL' },
+] as const;
+
 /** Text cut to `max` characters, with an ellipsis when cut. */
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

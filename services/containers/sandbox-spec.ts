@@ -52,6 +52,9 @@ export function sandboxNames(projectId: string) {
     /** The project's own PostgreSQL (when its `services.postgres` setting is on), and its data. */
     postgresContainer: `vf-pg-${projectId}`,
     postgresVolume: `vf-pgdata-${projectId}`,
+    /** The project's own Redis (when its `services.redis` setting is on), and its data. */
+    redisContainer: `vf-redis-${projectId}`,
+    redisVolume: `vf-redisdata-${projectId}`,
   };
 }
 
@@ -154,11 +157,6 @@ export const POSTGRES_VOLUME_DIR = '/var/lib/postgresql';
 export const POSTGRES_PASSWORD_FILE = 'app-password';
 
 /**
- * A project's PostgreSQL, hardened like its sandbox where PostgreSQL allows: the image's postgres user (never root),
- * no capability at all, no-new-privileges, a read-only root (tmpfs for the socket and /tmp), limits, no published
- * port, only the project's network, where the sandbox finds it as `postgres`. No password in its environment.
- */
-/**
  * What every container of a project shares: no privilege gained by exec, a read-only root, and its limits. Memory
  * and swap are equal: no swap, so a hog meets the OOM killer instead of thrashing the host.
  */
@@ -174,6 +172,63 @@ function confined(limits: SandboxLimits) {
   };
 }
 
+/** What a project service's container is (see postgresCreateOptions, redisCreateOptions). */
+interface ServiceContainerSpec {
+  projectId: string;
+  image: string;
+  limits: SandboxLimits;
+  labels?: Record<string, string> | undefined;
+  /** Its role label, and the host name the sandbox finds it by on the project's network. */
+  role: 'postgres' | 'redis';
+  host: string;
+  container: string;
+  uid: number;
+  volume: string;
+  volumeDir: string;
+  tmpfs: Record<string, string>;
+  shmSize?: number;
+}
+
+/**
+ * A project's service, hardened like its sandbox where the service allows: the image's service user (never root), no
+ * capability at all, no-new-privileges, a read-only root (tmpfs where it must write), limits, no published port, only
+ * the project's network, where the sandbox finds it by its host name. No password in its environment.
+ */
+function serviceCreateOptions(spec: ServiceContainerSpec): ContainerCreateOptions {
+  const network = sandboxNames(spec.projectId).network;
+  const labels = { ...spec.labels, [LABEL_PROJECT]: spec.projectId, [LABEL_ROLE]: spec.role };
+  return {
+    name: spec.container,
+    Image: spec.image,
+    Hostname: spec.host,
+    User: `${spec.uid}:${spec.uid}`,
+    Env: [],
+    Labels: labels,
+    HostConfig: {
+      CapDrop: ['ALL'],
+      ...confined(spec.limits),
+      ...(spec.shmSize === undefined ? {} : { ShmSize: spec.shmSize }),
+      Tmpfs: spec.tmpfs,
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: spec.volume,
+          Target: spec.volumeDir,
+          // Made by Docker with the container, labelled for the reaper; its root (the service user's, 0700) copied from the image.
+          VolumeOptions: { NoCopy: false, Labels: labels, DriverConfig: { Name: 'local', Options: {} } },
+        },
+      ],
+      NetworkMode: network,
+      PortBindings: {},
+      PublishAllPorts: false,
+      Privileged: false,
+      // Nothing else would bring it back while its sandbox runs (an OOM-killed server, say); a stop is no failure.
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [spec.host] } } },
+  };
+}
+
 export function postgresCreateOptions(options: {
   projectId: string;
   image: string;
@@ -182,40 +237,56 @@ export function postgresCreateOptions(options: {
   labels?: Record<string, string>;
 }): ContainerCreateOptions {
   const names = sandboxNames(options.projectId);
-  const labels = { ...options.labels, [LABEL_PROJECT]: options.projectId };
-  return {
-    name: names.postgresContainer,
-    Image: options.image,
-    Hostname: POSTGRES_HOST,
-    User: `${POSTGRES_UID}:${POSTGRES_UID}`,
-    Env: [],
-    Labels: { ...labels, [LABEL_ROLE]: 'postgres' },
-    HostConfig: {
-      CapDrop: ['ALL'],
-      ...confined(options.limits),
-      // Sorts and hashes that spill, parallel workers' shared memory: small, counted against Memory.
-      ShmSize: 64 * 1024 * 1024,
-      // The socket's directory owned by postgres (Docker keeps the image's mode, 2775, and ignores `mode=`).
-      Tmpfs: {
-        '/run/postgresql': `rw,noexec,nosuid,nodev,uid=${POSTGRES_UID},gid=${POSTGRES_UID},size=1048576`,
-        '/tmp': 'rw,noexec,nosuid,nodev,size=67108864',
-      },
-      Mounts: [
-        {
-          Type: 'volume',
-          Source: names.postgresVolume,
-          Target: POSTGRES_VOLUME_DIR,
-          // Made by Docker with the container, labelled for the reaper; its root (postgres, 0700) copied from the image.
-          VolumeOptions: { NoCopy: false, Labels: { ...labels, [LABEL_ROLE]: 'postgres' }, DriverConfig: { Name: 'local', Options: {} } },
-        },
-      ],
-      NetworkMode: names.network,
-      PortBindings: {},
-      PublishAllPorts: false,
-      Privileged: false,
-      // Nothing else would bring it back while its sandbox runs (an OOM-killed postmaster, say); a stop is no failure.
-      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+  return serviceCreateOptions({
+    ...options,
+    role: 'postgres',
+    host: POSTGRES_HOST,
+    container: names.postgresContainer,
+    uid: POSTGRES_UID,
+    volume: names.postgresVolume,
+    volumeDir: POSTGRES_VOLUME_DIR,
+    // Sorts and hashes that spill, parallel workers' shared memory: small, counted against Memory.
+    shmSize: 64 * 1024 * 1024,
+    // The socket's directory owned by postgres (Docker keeps the image's mode, 2775, and ignores `mode=`).
+    tmpfs: {
+      '/run/postgresql': `rw,noexec,nosuid,nodev,uid=${POSTGRES_UID},gid=${POSTGRES_UID},size=1048576`,
+      '/tmp': 'rw,noexec,nosuid,nodev,size=67108864',
     },
-    NetworkingConfig: { EndpointsConfig: { [names.network]: { Aliases: [POSTGRES_HOST] } } },
-  };
+  });
+}
+
+/** What a project's Redis may use (PROJECT_REDIS_*). */
+export type RedisLimits = SandboxLimits;
+
+/** The project's Redis as its sandbox reaches it: this name on the project's network, nowhere else. */
+export const REDIS_HOST = 'redis';
+export const REDIS_PORT = 6379;
+/** The image's redis user: owns the data volume, the password file and the configuration. */
+export const REDIS_UID = 999;
+/** The data volume's mount point: the append-only files and dump.rdb. */
+export const REDIS_VOLUME_DIR = '/var/lib/redis';
+/** Put into the data volume (redis, 0400) before each start; the entrypoint writes it into the configuration and deletes it. */
+export const REDIS_PASSWORD_FILE = 'requirepass';
+/** Where the entrypoint writes the configuration (redis, 0600): on the tmpfs /run/redis, gone with the container's stop. */
+export const REDIS_CONFIG_FILE = '/run/redis/redis.conf';
+
+export function redisCreateOptions(options: {
+  projectId: string;
+  image: string;
+  limits: RedisLimits;
+  /** More labels (the deployment's). */
+  labels?: Record<string, string>;
+}): ContainerCreateOptions {
+  const names = sandboxNames(options.projectId);
+  return serviceCreateOptions({
+    ...options,
+    role: 'redis',
+    host: REDIS_HOST,
+    container: names.redisContainer,
+    uid: REDIS_UID,
+    volume: names.redisVolume,
+    volumeDir: REDIS_VOLUME_DIR,
+    // The configuration (with the password) only: Redis writes its data and temporary files into the volume.
+    tmpfs: { '/run/redis': `rw,noexec,nosuid,nodev,uid=${REDIS_UID},gid=${REDIS_UID},size=1048576` },
+  });
 }

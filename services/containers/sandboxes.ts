@@ -15,7 +15,7 @@ import { Throttle } from '../../lib/throttle.js';
 import { AgentUnavailable, agentActivity, type AgentActivity } from './agent-client.js';
 import type { DeploymentIdentity } from './deployment.js';
 import type { SandboxDisks } from './sandbox-disk.js';
-import type { ProjectPostgres } from './project-postgres.js';
+import type { ProjectServiceContainer } from './project-service.js';
 import {
   AGENT_DIR,
   AGENT_PORT,
@@ -79,11 +79,16 @@ export interface SandboxManagerDeps {
   /** Labels every Docker resource of a sandbox with the deployment's id. */
   deployment: DeploymentIdentity;
   /**
-   * Each project's own PostgreSQL, run beside its sandbox while the project's `services.postgres` setting (which
-   * `enabled` reads) is on.
+   * Each project's own services (its PostgreSQL, its Redis), run beside its sandbox while the project's `services`
+   * setting (which `enabled` reads) has them on.
    */
-  postgres: { service: ProjectPostgres; enabled: (projectId: string) => Promise<boolean> };
+  services: { containers: Record<ProjectServiceName, ProjectServiceContainer>; enabled: (projectId: string) => Promise<ProjectServiceSettings> };
 }
+
+/** The services Vaporform can run beside a project's sandbox. */
+export type ProjectServiceName = 'postgres' | 'redis';
+export const PROJECT_SERVICE_NAMES: readonly ProjectServiceName[] = ['postgres', 'redis'];
+export type ProjectServiceSettings = Record<ProjectServiceName, boolean>;
 
 /** Where a sandbox's exec agent answers; null when the container predates the agent. */
 export type AgentEndpoint = { url: string; token: string } | null;
@@ -144,9 +149,9 @@ export class SandboxManager {
       await container.remove({ force: true, v: false });
       ({ container, info } = await this.ensureCreated(projectId, stack));
     }
-    // Up before the sandbox, so that what the sandbox starts finds it. A PostgreSQL that fails does not keep the sandbox
+    // Up before the sandbox, so that what the sandbox starts finds them. A service that fails does not keep the sandbox
     // from starting (one could not fix anything then): the failure is reported, the app finds no database.
-    await this.syncPostgres(projectId, true).catch(this.deps.onError);
+    await this.syncProjectServices(projectId, true).catch(this.deps.onError);
     if (info.State.Paused) await container.unpause();
     else if (!info.State.Running) {
       this.agents.delete(projectId); // a (re)started container may get another address
@@ -161,37 +166,65 @@ export class SandboxManager {
     return container;
   }
 
-  /**
-   * Makes the project's PostgreSQL match its setting (only under the lifecycle lock): off, its container is removed (the
-   * data volume stays until the project is deleted); on, it runs when `sandboxRuns` (else it waits for the next start).
-   */
-  private async syncPostgres(projectId: string, sandboxRuns: boolean): Promise<void> {
-    const { service, enabled } = this.deps.postgres;
-    if (!(await enabled(projectId))) {
-      await service.remove(projectId);
-      return;
-    }
-    if (!sandboxRuns) return;
-    await this.allowPeers(projectId);
-    await service.ensureRunning(projectId);
+  /** The project's service containers, in a fixed order (PostgreSQL first). */
+  private get serviceContainers(): ProjectServiceContainer[] {
+    return PROJECT_SERVICE_NAMES.map((name) => this.deps.services.containers[name]);
   }
 
-  /** After a change of the project's `services` setting: its PostgreSQL started or removed now, if need be. */
+  /**
+   * Makes the project's services match its setting (only under the lifecycle lock): one turned off has its container
+   * removed (the data volume stays until the project is deleted); one turned on runs when `sandboxRuns` (else it waits
+   * for the next start). Each is tried whatever another did; the first failure is thrown, the others reported.
+   */
+  private async syncProjectServices(projectId: string, sandboxRuns: boolean): Promise<void> {
+    const settings = await this.deps.services.enabled(projectId);
+    const failures: unknown[] = [];
+    let peersAllowed = false;
+    for (const name of PROJECT_SERVICE_NAMES) {
+      const service = this.deps.services.containers[name];
+      try {
+        if (!settings[name]) await service.remove(projectId);
+        else if (sandboxRuns) {
+          if (!peersAllowed) await this.allowPeers(projectId);
+          peersAllowed = true;
+          await service.ensureRunning(projectId);
+        }
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    failures.slice(1).forEach(this.deps.onError);
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** After a change of the project's `services` setting: its services started or removed now, if need be. */
   syncServices(projectId: string): Promise<void> {
     return this.lifecycle(projectId, async () => {
       const info = (await this.existing(projectId))?.info;
-      await this.syncPostgres(projectId, info?.State.Running === true && !info.State.Paused);
+      await this.syncProjectServices(projectId, info?.State.Running === true && !info.State.Paused);
     });
+  }
+
+  /** The variables of the project's services that are on (DATABASE_URL and PG*, REDIS_URL and REDIS_*) for its commands. */
+  servicesEnv(projectId: string, settings: ProjectServiceSettings): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of PROJECT_SERVICE_NAMES) if (settings[name]) Object.assign(env, this.deps.services.containers[name].env(projectId));
+    return env;
   }
 
   /** The PostgreSQL's variables for the project's commands (DATABASE_URL, PG*): what the app connects with. */
   postgresEnv(projectId: string): Record<string, string> {
-    return this.deps.postgres.service.env(projectId);
+    return this.deps.services.containers.postgres.env(projectId);
+  }
+
+  /** The Redis's variables for the project's commands (REDIS_URL, REDIS_*). */
+  redisEnv(projectId: string): Record<string, string> {
+    return this.deps.services.containers.redis.env(projectId);
   }
 
   /**
    * Networks made before project services kept their containers apart (`enable_icc` false), which would keep the
-   * sandbox from its PostgreSQL: such a network is made anew and what was on it reconnected (a running sandbox gets a
+   * sandbox from its services: such a network is made anew and what was on it reconnected (a running sandbox gets a
    * new address; its open connections break once).
    */
   private async allowPeers(projectId: string): Promise<void> {
@@ -401,7 +434,7 @@ export class SandboxManager {
           IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gateway }] },
           Options: {
             'com.docker.network.bridge.name': names.bridge,
-            // The sandbox reaches the project's own services (its PostgreSQL); nothing else is ever on this network.
+            // The sandbox reaches the project's own services (PostgreSQL, Redis); nothing else is ever on this network.
             [ICC_OPTION]: 'true',
           },
         });
@@ -461,7 +494,7 @@ export class SandboxManager {
       const info = await this.inspectOrNotFound(container);
       if (info.State.Paused) await container.unpause();
       if (info.State.Running) await container.stop({ t: 5 });
-      await this.deps.postgres.service.stop(projectId);
+      for (const service of this.serviceContainers) await service.stop(projectId);
       this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'stopped');
@@ -487,7 +520,7 @@ export class SandboxManager {
       const work = await this.liveWork(projectId).catch(() => null);
       if (work !== null && Object.values(work).some((count) => count > 0)) return;
       await container.pause();
-      await this.deps.postgres.service.pause(projectId);
+      for (const service of this.serviceContainers) await service.pause(projectId);
       await store.setState(this.deps.db, projectId, 'paused');
       this.deps.onChange(projectId, 'paused');
     });
@@ -517,13 +550,13 @@ export class SandboxManager {
     return demuxToText(buffer);
   }
 
-  /** Removes the container (and its PostgreSQL's) only: the volumes stay for the next ones. */
+  /** Removes the container (and its services') only: the volumes stay for the next ones. */
   removeContainer(projectId: string): Promise<void> {
     return this.lifecycle(projectId, async () => {
       const container = this.deps.docker.getContainer(sandboxNames(projectId).container);
       await this.inspectOrNotFound(container);
       await container.remove({ force: true, v: false });
-      await this.deps.postgres.service.remove(projectId);
+      for (const service of this.serviceContainers) await service.remove(projectId);
       this.agents.delete(projectId);
       await store.setState(this.deps.db, projectId, 'stopped');
       this.deps.onChange(projectId, 'absent');
@@ -532,27 +565,33 @@ export class SandboxManager {
 
   /**
    * Removes everything of the sandbox: container, network and volumes, after saving the workspace as a tar
-   * snapshot in object storage. Returns the snapshot's key, or null when there was no container to save from.
+   * snapshot in object storage (`snapshots/<project>/<time>.tar`) and its services' data beside it
+   * (`<time>.postgres.dump`, `<time>.redis.rdb`). Returns the workspace snapshot's key, or null when there was no
+   * container to save from.
    */
   destroy(projectId: string): Promise<string | null> {
     return this.lifecycle(projectId, async () => {
       const { docker } = this.deps;
       const names = sandboxNames(projectId);
       const container = docker.getContainer(names.container);
+      const snapshot = `snapshots/${projectId}/${new Date().toISOString().replace(/[:.]/g, '-')}`;
       let snapshotKey: string | null = null;
       try {
         await container.inspect();
         await this.deps.disks.ensure(projectId);
         const archive = await container.getArchive({ path: '/workspace' });
-        snapshotKey = `snapshots/${projectId}/${new Date().toISOString().replace(/[:.]/g, '-')}.tar`;
+        snapshotKey = `${snapshot}.tar`;
         await this.deps.objects.put(snapshotKey, archive);
         await container.remove({ force: true, v: false });
         this.agents.delete(projectId);
       } catch (err) {
         if (dockerStatus(err) !== 404) throw err;
       }
-      // The project's PostgreSQL and its data go too (its data is not part of the snapshot).
-      await this.deps.postgres.service.destroy(projectId);
+      // The services' data is saved before they go (a failure to save is reported and does not keep the project).
+      for (const service of this.serviceContainers) {
+        await service.saveData(projectId, this.deps.objects, snapshot).catch(this.deps.onError);
+        await service.destroy(projectId);
+      }
       for (const volume of [names.workspaceVolume, names.homeVolume, names.agentVolume]) {
         await docker
           .getVolume(volume)

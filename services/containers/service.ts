@@ -15,7 +15,7 @@ import { ProcessAnnouncer } from './process-events.js';
 import { LISTENER_SCRIPT, parseListener } from './preview-port.js';
 import { argvOf, runExec, startExec, validateEnv, workspaceCwd, type ExecHandle, type ExecRequest, type ExecResult } from './exec.js';
 import { redactingWritable } from './redacting-output.js';
-import type { SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
+import type { ProjectServiceSettings, SandboxManager, SandboxStats, SandboxStatus, Stack } from './sandboxes.js';
 import { WORKSPACE } from './sandbox-spec.js';
 import type { AgentEndpointRef } from './terminal-agent.js';
 
@@ -31,8 +31,8 @@ export interface AuthorizedProject {
   id: string;
   stack: Stack;
   previewPort: number;
-  /** Its `services` setting: with `postgres`, commands get the project PostgreSQL's variables. */
-  services: { postgres: boolean };
+  /** Its `services` setting: commands get the variables of the services that are on (DATABASE_URL, REDIS_URL, ...). */
+  services: ProjectServiceSettings;
 }
 
 export interface ContainersServiceDeps {
@@ -135,7 +135,7 @@ export class ContainersService {
   }
 
   /**
-   * The caller's variables over the project's secrets over its services' variables (DATABASE_URL, PG*): the caller's
+   * The caller's variables over the project's secrets over its services' variables (DATABASE_URL, REDIS_URL...): the caller's
    * own, checked first, win a clash, and a secret of the same name wins over a service's (a project that keeps its
    * database elsewhere says so with a secret). Only callers that were checked for "execute" get here.
    */
@@ -146,7 +146,7 @@ export class ContainersService {
     context: string,
   ): Promise<{ env: Record<string, string> | undefined; redactor: Redactor }> {
     validateEnv(given);
-    const services = project.services.postgres ? this.deps.manager.postgresEnv(project.id) : {};
+    const services = this.deps.manager.servicesEnv(project.id, project.services);
     if (!this.deps.secrets) return { env: { ...services, ...given }, redactor: Redactor.none };
     const secrets = await this.deps.secrets.projectEnv(principal, project.id, context);
     return { env: { ...services, ...secrets.env, ...given }, redactor: secrets.redactor };
@@ -381,7 +381,7 @@ export class ContainersService {
     return resolved.parts.length === 0 ? WORKSPACE : `${WORKSPACE}/${relPath(resolved.parts)}`;
   }
 
-  /** After a change of the project's `services` setting: its PostgreSQL started or removed now (see SandboxManager). */
+  /** After a change of the project's `services` setting: its services started or removed now (see SandboxManager). */
   syncServices(projectId: string): Promise<void> {
     return this.deps.manager.syncServices(projectId);
   }

@@ -51,6 +51,7 @@ import {
   DeploymentIdentity,
   reapOrphans,
   ProjectPostgres,
+  ProjectRedis,
   SandboxManager,
   sandboxEvents,
   type Docker,
@@ -82,6 +83,8 @@ export interface Infrastructure {
   imageFor: (stack: Stack) => string;
   /** The image of projects' own PostgreSQL (sandbox-images/postgres). */
   postgresImage: string;
+  /** The image of projects' own Redis (sandbox-images/redis). */
+  redisImage: string;
 }
 
 export interface Services {
@@ -140,6 +143,8 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     onError,
   });
   const deployment = new DeploymentIdentity(db);
+  // Projects' own services derive their passwords from the server's secret.
+  const serviceDeps = { docker: infra.docker, secret: config.auth.jwtSecret, deployment };
   const sandboxes = new SandboxManager({
     docker: infra.docker,
     db,
@@ -153,15 +158,12 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     agentSecret: config.auth.jwtSecret,
     disks: new SandboxDisks({ docker: infra.docker, db, dir: config.sandbox.disksDir, sizeBytes: config.sandbox.diskBytes, deployment }),
     deployment,
-    postgres: {
-      service: new ProjectPostgres({
-        docker: infra.docker,
-        image: infra.postgresImage,
-        limits: config.sandbox.postgres,
-        secret: config.auth.jwtSecret,
-        deployment,
-      }),
-      enabled: (projectId) => projects.postgresEnabled(projectId),
+    services: {
+      containers: {
+        postgres: new ProjectPostgres({ ...serviceDeps, image: infra.postgresImage, limits: config.sandbox.postgres }),
+        redis: new ProjectRedis({ ...serviceDeps, image: infra.redisImage, limits: config.sandbox.redis }),
+      },
+      enabled: (projectId) => projects.servicesEnabled(projectId),
     },
   });
   const containers = new ContainersService({
@@ -191,7 +193,7 @@ export function createServices(infra: Infrastructure, onError: (err: unknown) =>
     limits: { searchTimeoutMs: Math.min(DEFAULT_FILES_LIMITS.searchTimeoutMs, config.sandbox.execTimeoutMs) },
     onError,
   });
-  // Turning a project's PostgreSQL on starts it now when the sandbox runs; turning it off removes its container.
+  // Turning a project's service on starts it now when the sandbox runs; turning it off removes its container.
   projects.onServicesChange((projectId) => containers.syncServices(projectId));
   // A project's sandbox goes with it, its workspace saved as a snapshot first.
   projects.onDelete(async (projectId) => {

@@ -5,7 +5,7 @@ import { createPool } from '../../lib/db.js';
 import { createEventBus } from '../../lib/event-bus.js';
 import { createObjectStore } from '../../lib/object-store.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
-import { postgresImageName, sandboxImageName } from '../../sandbox-images/names.js';
+import { postgresImageName, redisImageName, sandboxImageName } from '../../sandbox-images/names.js';
 import { TemporalClient } from '../../workflows/client.js';
 import { createDockerClient, type Stack } from '../containers/index.js';
 import type { Infrastructure } from './app.js';
@@ -29,6 +29,7 @@ export async function createInfrastructure(
     objects: createObjectStore(config),
     imageFor: (stack: Stack) => sandboxImageName(stack, config.images.tag),
     postgresImage: postgresImageName(config.images.tag),
+    redisImage: redisImageName(config.images.tag),
   };
   const close = async () => {
     await Promise.allSettled([bus.close(), db.end(), infra.temporal.close()]);

@@ -3,8 +3,8 @@
  * lists), which command parameter names the aggregate it changes, query filters, deterministic sample values,
  * and the IR elements each piece came from (for `dependsOn`). Pure; iteration is sorted by name.
  */
-import type { Aggregate, BoundedContext, Command, Entity, Model, Property, Query, ScalarType, ValidationRules } from '../ir/index.js';
-import { SCALAR_TYPES } from '../ir/index.js';
+import type { Aggregate, BoundedContext, Command, Entity, Model, Property, Query, Requirement, ScalarType, ValidationRules } from '../ir/index.js';
+import { fieldsSet, instanceParameter, SCALAR_TYPES } from '../ir/index.js';
 
 export type Desc =
   | { kind: 'scalar'; type: ScalarType }
@@ -40,11 +40,11 @@ export interface CommandView {
   input: Desc & { kind: 'object' };
   /** `create` makes a new instance; `change` loads the one `idParam` names (404 when there is none). */
   kind: 'create' | 'change';
-  /** The parameter naming the aggregate instance it changes; absent for a command that creates one. */
+  /** The parameter naming the aggregate instance it changes (the IR's `changes`, else inferred); absent for a create. */
   idParam?: string;
-  /** Parameters copied onto the entity (same name as a root property, not the identifier). Superseded by `sets`. */
+  /** The fields of `sets`, in its order (a field's parameter may have another name). Superseded by `sets`. */
   assigns: string[];
-  /** Entity field <- command parameter, applied in this order when the parameter has a value. */
+  /** Entity field <- command parameter (the IR's `sets`, else same-named parameters), applied in this order when the parameter has a value. */
   sets: Array<{ field: string; param: string }>;
   /** Checked in order against the stored instance before a change (always empty for a create). */
   preconditions: Precondition[];
@@ -140,8 +140,8 @@ const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
 /**
- * A parameter names the aggregate instance when its type is the identifier's and its name says so; the IR checker
- * applies the same rule to the declared types (services/ir/command-checks.ts `namesInstance`).
+ * A query parameter or an event payload field names the aggregate instance when its type is the identifier's and
+ * its name says so: the rule a command without `changes` follows too (services/ir/command-checks.ts `namesInstance`).
  */
 function refersToAggregate(param: Field, agg: Aggregate, identifier: string, idDesc: Desc): boolean {
   if (!sameDesc(param.desc, idDesc)) return false;
@@ -151,13 +151,22 @@ function refersToAggregate(param: Field, agg: Aggregate, identifier: string, idD
 }
 
 /**
- * A parameter copied onto a root property of the same type carries that property's validation rules too (its
- * own win where both say something): the command refuses what the entity may not hold, naming the parameter.
+ * A parameter that sets a root property of the same type (by `sets`, or else by having its name) carries that
+ * property's validation rules too (its own win where both say something): the command refuses what the entity may
+ * not hold, naming the parameter.
  */
-function withEntityRules(param: Field, root: Field[]): Field {
-  const target = root.find((f) => f.name === param.name && sameDesc(f.desc, param.desc));
+function withEntityRules(param: Field, root: Field[], cmd: Command): Field {
+  const field = cmd.sets === undefined ? param.name : Object.keys(cmd.sets).find((f) => cmd.sets![f] === param.name);
+  const target = root.find((f) => f.name === field && sameDesc(f.desc, param.desc));
   if (!target?.validation) return param;
   return { ...param, validation: { ...target.validation, ...param.validation } };
+}
+
+/** The IR's `one_of` is `oneOf` here. */
+function precondition(requirement: Requirement): Precondition {
+  if ('is' in requirement) return { field: requirement.field, is: requirement.is };
+  if ('equals' in requirement) return { field: requirement.field, equals: requirement.equals };
+  return { field: requirement.field, oneOf: [...requirement.one_of] };
 }
 
 function resultAggregate(query: Query): { name: string; many: boolean } | undefined {
@@ -191,31 +200,42 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
     .sort(byName)
     .map((cmd: Command): CommandView => {
       deps.add(`${ctx.name}/${cmd.name}`);
-      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps).map((f) => withEntityRules(f, fields)) };
-      const idParam = input.fields.find((f) => refersToAggregate(f, agg, identifier, idDesc))?.name;
+      const input = { kind: 'object' as const, name: `${cmd.name}Input`, fields: resolver.fields(cmd.parameters, ctx, agg, deps).map((f) => withEntityRules(f, fields, cmd)) };
+      const rootIdentifier = agg.root_entity.properties.find((p) => p.name === identifier) ?? { name: identifier, type: 'uuid' };
+      const idParam = instanceParameter(cmd, agg.name, rootIdentifier)?.name;
+      const sets = fieldsSet(cmd, agg.root_entity.properties, idParam);
+      const setFrom = new Map(sets.map((s) => [s.field, s.param]));
       const inputNames = new Set(input.fields.map((f) => f.name));
       const emits = cmd.emits.map((name): EventView => {
         deps.add(`${ctx.name}/${name}`);
         const event = ctx.events.find((e) => e.name === name);
+        // A payload field named like a root field carries the stored value, unless the command sets that field from
+        // a parameter of the same name (then the input, as before `sets`); any other named like a parameter, the input.
         const payload = (event?.payload ?? []).map((p) => {
-          const from: 'input' | 'id' | 'entity' = inputNames.has(p.name)
-            ? 'input'
-            : refersToAggregate({ name: p.name, required: true, desc: resolver.resolve(p.type, ctx, agg, deps) }, agg, identifier, idDesc)
-              ? 'id'
-              : 'entity';
+          const setBy = setFrom.get(p.name);
+          const leftAlone = setBy === undefined && rootNames.has(p.name) && p.name !== identifier && p.name !== idParam;
+          const from: 'input' | 'id' | 'entity' =
+            setBy !== undefined
+              ? setBy === p.name && inputNames.has(p.name)
+                ? 'input'
+                : 'entity'
+              : inputNames.has(p.name) && !leftAlone
+                ? 'input'
+                : refersToAggregate({ name: p.name, required: true, desc: resolver.resolve(p.type, ctx, agg, deps) }, agg, identifier, idDesc)
+                  ? 'id'
+                  : 'entity';
           return { name: p.name, from };
         });
         return { name, payload };
       });
-      const assigns = input.fields.map((f) => f.name).filter((n) => rootNames.has(n) && n !== identifier && n !== idParam);
       return {
         name: cmd.name,
         input,
         kind: idParam ? 'change' : 'create',
         ...(idParam ? { idParam } : {}),
-        assigns,
-        sets: assigns.map((field) => ({ field, param: field })),
-        preconditions: [],
+        assigns: sets.map((s) => s.field),
+        sets,
+        preconditions: idParam ? cmd.requires.map(precondition) : [],
         emits,
       };
     });

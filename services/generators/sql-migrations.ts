@@ -280,7 +280,7 @@ const snapshotFile = (snapshot: SchemaSnapshot, dependsOn: string[]): GeneratedF
   dependsOn,
 });
 
-const COLUMN_LINE = /^  "([^"]+)" (TEXT|INTEGER|NUMERIC|BOOLEAN|DATE|TIMESTAMPTZ|UUID|JSONB)( PRIMARY KEY| NOT NULL)?(?: CHECK \("[^"]+" IN \((.*)\)\))?,?$/;
+const COLUMN_LINE = /^  "([^"]+)" (TEXT|INTEGER|NUMERIC|BOOLEAN|DATE|TIMESTAMPTZ|UUID|JSONB)( PRIMARY KEY| NOT NULL)?(?: DEFAULT (-?\d+))?(?: CHECK \("[^"]+" IN \((.*)\)\))?,?$/;
 
 /**
  * The snapshot of `001_` files written before snapshots existed (this generator's own format, read back), so that
@@ -305,7 +305,8 @@ export function snapshotFromSql(files: ReadonlyArray<readonly [string, string]>)
         const column: ColumnSchema = { name: col[1]!, type: col[2]! };
         if (col[3] === ' PRIMARY KEY') column.primaryKey = true;
         if (col[3] === ' NOT NULL') column.notNull = true;
-        if (col[4] !== undefined) column.values = [...col[4].matchAll(/'((?:[^']|'')*)'/g)].map((v) => v[1]!.replace(/''/g, "'"));
+        if (col[4] !== undefined) column.default = col[4];
+        if (col[5] !== undefined) column.values = [...col[5].matchAll(/'((?:[^']|'')*)'/g)].map((v) => v[1]!.replace(/''/g, "'"));
         return column;
       });
       tables.push({ name, context, aggregate: name, columns });

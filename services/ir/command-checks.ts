@@ -1,10 +1,12 @@
 /**
- * What a command does, as far as the IR says it today, and the rules that tell a command that can only produce
- * nonsense: a command creates its aggregate unless a parameter names an existing instance; a create must be given
- * every required field that has no meaningful starting value. The generators follow the same rules
- * (services/generators/ir-view.ts `refersToAggregate`, service-shape.ts `zero`) and refuse such a create with 400.
+ * What a command does, and the rules that tell a command that can only produce nonsense. A command says so with
+ * `creates: true` or `changes: <parameter>` (required from schema version 2); without either, it creates its
+ * aggregate unless a parameter names an existing instance. It sets the root entity fields its `sets` maps, or
+ * those named like its parameters; a create must set every required field that has no meaningful starting value.
+ * The generators follow the same rules (services/generators/ir-view.ts, service-shape.ts `zero`) and refuse such
+ * a create with 400.
  */
-import type { Property, ValidationRules } from './model.js';
+import type { Command, Property, RequirementValue, ValidationRules } from './model.js';
 
 const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
@@ -36,7 +38,7 @@ export const firstWord = (name: string): string => /^[A-Z][a-z0-9]*/.exec(name)?
 /** A property's type as far as the starting-value rule needs it; `object` carries its properties. */
 export type Shape =
   | { kind: 'scalar'; type: string }
-  | { kind: 'enum' }
+  | { kind: 'enum'; values: readonly string[] }
   | { kind: 'list' }
   | { kind: 'object'; properties: Property[]; context: string }
   | { kind: 'unknown' };
@@ -67,5 +69,47 @@ export function hasStartingValue(
       return shape.properties.every((p) => p.required === false || hasStartingValue(p, shape.context, shapeOf, depth + 1));
     case 'unknown':
       return false;
+  }
+}
+
+/** The parameter naming the instance a command changes: the declared one, else one whose name says so. */
+export function instanceParameter(command: Command, aggregate: string, identifier: Pick<Property, 'name' | 'type'>): Property | undefined {
+  if (command.changes !== undefined) return command.parameters.find((p) => p.name === command.changes);
+  if (command.creates === true) return undefined;
+  return command.parameters.find((p) => namesInstance(p, aggregate, identifier));
+}
+
+/** Root entity field <- parameter: the declared `sets`, else every parameter named like a field but the identifier. */
+export function fieldsSet(command: Command, root: readonly Property[], instanceParam: string | undefined): Array<{ field: string; param: string }> {
+  if (command.sets !== undefined) return Object.entries(command.sets).map(([field, param]) => ({ field, param }));
+  const settable = new Set(root.filter((p) => p.identifier !== true).map((p) => p.name));
+  return command.parameters.filter((p) => settable.has(p.name) && p.name !== instanceParam).map((p) => ({ field: p.name, param: p.name }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+const describe = (value: RequirementValue): string => (typeof value === 'string' ? `\`${JSON.stringify(value)}\`` : `\`${String(value)}\``);
+
+/**
+ * Why `value` cannot be a value of a field of this shape (undefined when it can): a requirement compares a stored
+ * field with values the field could hold, so `equals: CLOSED` on an enum without `CLOSED` would never hold.
+ */
+export function misfit(value: RequirementValue, shape: Extract<Shape, { kind: 'scalar' | 'enum' }>, type: string): string | undefined {
+  switch (shape.kind) {
+    case 'enum':
+      return typeof value === 'string' && shape.values.includes(value) ? undefined : `${describe(value)} is not a value of \`${type}\` (${shape.values.map((v) => `\`${v}\``).join(', ')})`;
+    case 'scalar': {
+      const fits =
+        shape.type === 'int' ? Number.isInteger(value)
+        : shape.type === 'decimal' ? typeof value === 'number'
+        : shape.type === 'bool' ? typeof value === 'boolean'
+        : shape.type === 'uuid' ? typeof value === 'string' && UUID.test(value)
+        : shape.type === 'date' ? typeof value === 'string' && DATE.test(value) && !Number.isNaN(Date.parse(value))
+        : shape.type === 'datetime' ? typeof value === 'string' && !Number.isNaN(Date.parse(value))
+        : typeof value === 'string';
+      const what: Record<string, string> = { int: 'a whole number', decimal: 'a number', bool: '`true` or `false`', uuid: 'a UUID', date: 'a date (`2024-01-31`)', datetime: 'an ISO date and time', string: 'a string (quote it)' };
+      return fits ? undefined : `${describe(value)} is not of type \`${type}\`: write ${what[shape.type] ?? `a \`${shape.type}\``}`;
+    }
   }
 }

@@ -20,13 +20,20 @@ export const DIAGNOSTIC_CODES = [
   'MISSING_IDENTIFIER',
   'INVALID_VALIDATION_RULE',
   'LIMIT_EXCEEDED',
+  'UNKNOWN_PARAMETER',
+  'TYPE_MISMATCH',
+  'INVALID_REQUIREMENT',
+  'COMMAND_EFFECT_MISSING',
+  'COMMAND_EFFECT_CONFLICT',
+  'COMMAND_EFFECT_INFERRED',
   'COMMAND_MISSING_FIELDS',
   'COMMAND_TARGET_UNCLEAR',
   'QUERY_NOT_SERVED',
 ] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
-export type Severity = 'error' | 'warning';
+/** `info`: nothing is wrong, but there is a better way to say it (e.g. an older schema version's inferences). */
+export type Severity = 'error' | 'warning' | 'info';
 
 export interface Suggestion {
   /** What to do, in a sentence ("did you mean `OrderStatus`?"). */
@@ -48,6 +55,12 @@ export interface Diagnostic {
   pointer: string;
   message: string;
   suggestion?: Suggestion;
+}
+
+/** Names in a message, the first few of a long list. */
+export function listed(names: readonly string[], shown = 10): string {
+  const quoted = names.slice(0, shown).map((name) => `\`${name}\``).join(', ');
+  return names.length > shown ? `${quoted} and ${names.length - shown} more` : quoted;
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

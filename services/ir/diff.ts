@@ -136,7 +136,7 @@ class Differ {
     this.structures('value_object', path, a.value_objects, b.value_objects, child(atA, 'value_objects'), child(atB, 'value_objects'));
     this.enums(path, a.enums, b.enums, child(atA, 'enums'), child(atB, 'enums'));
     this.list<Command>('command', path, ...pair('commands', (c) => c.commands), (x) => x.name, (x, y, p, sa, sb) => {
-      this.fields('command', p, x, y, sb, ['aggregate', 'emits', 'description']);
+      this.fields('command', p, x, y, sb, ['aggregate', 'emits', 'creates', 'changes', 'sets', 'requires', 'description']);
       this.properties(p, x.parameters, y.parameters, child(sa, 'parameters'), child(sb, 'parameters'));
     });
     this.list<Event>('event', path, ...pair('events', (c) => c.events), (x) => x.name, (x, y, p, sa, sb) => {
@@ -161,7 +161,7 @@ export function diffModels(before: Model, after: Model): ModelDiff {
   const differ = new Differ();
   if (before.project && after.project && after.projectFile) {
     const at = { file: after.projectFile, pointer: '/project' };
-    differ.fields('project', 'project', before.project, after.project, at, ['name', 'description']);
+    differ.fields('project', 'project', before.project, after.project, at, ['name', 'description', 'schema_version']);
     differ.fields('project', 'project/stack', before.project.stack, after.project.stack, child(at, 'stack'), ['runtime', 'framework', 'database']);
   }
   const contexts = (model: Model) => new Map(model.contexts.map((entry) => [entry.context.name, entry] as const));

@@ -14,6 +14,7 @@ export { DIAGNOSTIC_CODES, hasErrors, type Diagnostic, type DiagnosticCode, type
 export { irSchema } from './schema.js';
 export { IR_LIMITS } from './limits.js';
 export { isIrFile } from './merge.js';
+export { fieldsSet, instanceParameter } from './command-checks.js';
 export * from './model.js';
 export { ProjectIrService, type ProjectModel, type ChangeOutcome } from './project-ir.js';
 export { irRoutes } from './routes.js';

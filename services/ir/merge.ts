@@ -19,10 +19,14 @@ import type {
   Query,
   Relationship,
   RelationshipKind,
+  Requirement,
+  RequirementValue,
   Runtime,
+  SchemaVersion,
   ValidationRules,
   ValueObject,
 } from './model.js';
+import { SCHEMA_VERSIONS } from './model.js';
 import { locate, parseFile, type ParsedFile } from './parse.js';
 import { checkSchema } from './schema-diagnostics.js';
 
@@ -85,6 +89,24 @@ function readAggregate(value: unknown): Aggregate {
   };
 }
 
+const isRequirementValue = (value: unknown): value is RequirementValue =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+/** One condition per requirement; an entry the schema refused is kept as an `is: set` on its field, for its index. */
+function readRequirement(value: unknown): Requirement {
+  const raw = record(value);
+  const field = text(raw['field']);
+  if (isRequirementValue(raw['equals'])) return { field, equals: raw['equals'] };
+  if (Array.isArray(raw['one_of'])) return { field, one_of: raw['one_of'].filter(isRequirementValue) };
+  return { field, is: raw['is'] === 'unset' ? 'unset' : 'set' };
+}
+
+function readSets(value: unknown): { sets?: Record<string, string> } {
+  if (value === undefined) return {};
+  const entries = Object.entries(record(value)).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  return { sets: Object.fromEntries(entries) };
+}
+
 function readCommand(value: unknown): Command {
   const raw = record(value);
   return {
@@ -93,6 +115,10 @@ function readCommand(value: unknown): Command {
     aggregate: text(raw['aggregate']),
     parameters: list(raw['parameters']).map(readProperty),
     emits: list(raw['emits']).map(text),
+    ...(raw['creates'] === true ? { creates: true } : {}),
+    ...(typeof raw['changes'] === 'string' ? { changes: raw['changes'] } : {}),
+    ...readSets(raw['sets']),
+    requires: list(raw['requires']).map(readRequirement),
   };
 }
 
@@ -149,6 +175,7 @@ function readProject(value: unknown): Project {
   return {
     name: text(raw['name']),
     ...optionalText(raw['description']),
+    ...(SCHEMA_VERSIONS.includes(raw['schema_version'] as SchemaVersion) ? { schema_version: raw['schema_version'] as SchemaVersion } : {}),
     stack: {
       runtime: text(stack['runtime']) as Runtime,
       ...(typeof stack['framework'] === 'string' ? { framework: stack['framework'] } : {}),

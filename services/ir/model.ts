@@ -19,9 +19,16 @@ export interface Stack {
   database?: string;
 }
 
+/** The IR's versions: 1 infers what a command does from its parameters; 2 has every command declare it. */
+export const SCHEMA_VERSIONS = [1, 2] as const;
+export type SchemaVersion = (typeof SCHEMA_VERSIONS)[number];
+export const LATEST_SCHEMA_VERSION: SchemaVersion = 2;
+
 export interface Project {
   name: string;
   description?: string;
+  /** Absent means 1. */
+  schema_version?: SchemaVersion;
   stack: Stack;
 }
 
@@ -75,12 +82,29 @@ export interface Aggregate {
   enums: Enum[];
 }
 
+/** A value a requirement compares a field with: an enum value or string, a number, a flag. */
+export type RequirementValue = string | number | boolean;
+
+/** A precondition on the stored instance a command changes; `field` is a property of the root entity. */
+export type Requirement =
+  | { field: string; is: 'set' | 'unset' }
+  | { field: string; equals: RequirementValue }
+  | { field: string; one_of: RequirementValue[] };
+
 export interface Command {
   name: string;
   description?: string;
   aggregate: string;
   parameters: Property[];
   emits: string[];
+  /** The command makes a new instance of its aggregate. */
+  creates?: boolean;
+  /** The parameter naming the instance the command changes (of the identifier's type). */
+  changes?: string;
+  /** Root entity field -> the parameter it is set from; absent: each parameter named like a field sets it. */
+  sets?: Record<string, string>;
+  /** What must hold of the stored instance before a change applies. */
+  requires: Requirement[];
 }
 
 export interface Event {
@@ -136,3 +160,8 @@ export interface Model {
 
 /** The input: workspace-relative path -> file text. Only `ir/**.yaml|yml` are read. */
 export type Files = Readonly<Record<string, string>>;
+
+/** The version a model is written in (1 when its project file does not say). */
+export function schemaVersion(model: Pick<Model, 'project'>): SchemaVersion {
+  return model.project?.schema_version ?? 1;
+}

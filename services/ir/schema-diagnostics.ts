@@ -2,9 +2,10 @@
 import type { ErrorObject } from 'ajv';
 import { toCamelCase, toPascalCase, type Diagnostic, type Suggester, type Suggestion } from './diagnostics.js';
 import { SCALAR_TYPES } from './model.js';
-import { locate, type ParsedFile } from './parse.js';
+import { escapePointerToken, locate, type ParsedFile } from './parse.js';
 import {
   ENUM_VALUE_PATTERN,
+  irSchema,
   MEMBER_NAME_PATTERN,
   NAMESPACE_PATTERN,
   schemaErrors,
@@ -90,8 +91,10 @@ function fieldsOf(schema: { properties?: object } | undefined): string[] {
 
 function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester): Diagnostic {
   const base = { severity: 'error' as const, file: parsed.file };
-  const pointer = error.instancePath;
-  const here = (p: string, at: 'key' | 'value' = 'value') => ({ pointer: p, ...locate(parsed, p, at) });
+  // A key that breaks `propertyNames` (a field named in `sets`) is pointed at itself.
+  const key = error.propertyName;
+  const pointer = key === undefined ? error.instancePath : `${error.instancePath}/${escapePointerToken(key)}`;
+  const here = (p: string, at: 'key' | 'value' = key === undefined ? 'value' : 'key') => ({ pointer: p, ...locate(parsed, p, at) });
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(error.params['additionalProperty']);
@@ -119,7 +122,10 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
         ...base,
         code: 'SCHEMA_TYPE',
         ...here(pointer),
-        message: `${fieldName(pointer)} must be ${JSON_TYPE_NAMES[String(error.params['type'])] ?? String(error.params['type'])}, not ${describeValue(error.data)}`,
+        message: `${fieldName(pointer)} must be ${String(error.params['type'])
+          .split(',')
+          .map((type) => JSON_TYPE_NAMES[type] ?? type)
+          .join(' or ')}, not ${describeValue(error.data)}`,
       };
     case 'pattern': {
       const value = String(error.data);
@@ -165,6 +171,16 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
         message: `${fieldName(pointer)} holds ${(error.data as unknown[]).length} entries; at most ${String(error.params['limit'])} are allowed here`,
         suggestion: { message: 'split it (a bounded context per area of the domain) or remove entries' },
       };
+    case 'minItems': {
+      const limit = Number(error.params['limit']);
+      const held = (error.data as unknown[]).length;
+      return {
+        ...base,
+        code: 'SCHEMA_INVALID_VALUE',
+        ...here(pointer),
+        message: `${fieldName(pointer)} ${held === 0 ? 'is empty' : `holds ${held}`}; it needs at least ${limit} ${limit === 1 ? 'entry' : 'entries'}`,
+      };
+    }
     case 'maximum':
       return {
         ...base,
@@ -174,6 +190,14 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
       };
     case 'minProperties':
     case 'maxProperties':
+      if (error.parentSchema === irSchema.$defs.requirement)
+        return {
+          ...base,
+          code: 'SCHEMA_INVALID_VALUE',
+          ...here(pointer),
+          message: `a requirement names its \`field\` and exactly one condition; this one has ${Object.keys(error.data as object).filter((key) => key !== 'field').length || 'none'}`,
+          suggestion: { message: 'write one of `{ field: returnedOn, is: unset }` (or `set`), `{ field: status, equals: OPEN }`, `{ field: status, one_of: [OPEN, LATE] }`; list several requirements for several conditions' },
+        };
       if (pointer === '')
         return {
           ...base,
@@ -188,5 +212,8 @@ function translate(parsed: ParsedFile, error: ErrorObject, suggester: Suggester)
 
 /** Schema diagnostics of one parsed file; a wrong root (not a map) yields one diagnostic rather than many. */
 export function checkSchema(parsed: ParsedFile, suggester: Suggester): Diagnostic[] {
-  return schemaErrors(parsed.data).map((error) => translate(parsed, error, suggester));
+  // A `propertyNames` error only wraps the error about the key itself, which says more.
+  return schemaErrors(parsed.data)
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => translate(parsed, error, suggester));
 }

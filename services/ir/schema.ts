@@ -5,7 +5,7 @@
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { IR_LIMITS, SCHEMA_BOUNDS as B } from './limits.js';
-import { RELATIONSHIP_KINDS, RUNTIMES } from './model.js';
+import { RELATIONSHIP_KINDS, RUNTIMES, SCHEMA_VERSIONS } from './model.js';
 
 /** PascalCase: contexts, aggregates, entities, value objects, enums, commands, events, queries. */
 export const TYPE_NAME_PATTERN = '^[A-Z][A-Za-z0-9]*$';
@@ -51,6 +51,10 @@ export const irSchema = {
       properties: {
         name: { type: 'string', minLength: 1, maxLength: B.name },
         description,
+        schema_version: {
+          description: 'The IR version this model is written in; absent means 1. In 2, every command says `creates: true` or `changes: <parameter>`.',
+          enum: [...SCHEMA_VERSIONS],
+        },
         stack: {
           type: 'object',
           additionalProperties: false,
@@ -120,9 +124,34 @@ export const irSchema = {
         aggregate: typeName,
         parameters: list('property', B.members),
         emits: { type: 'array', maxItems: B.emits, items: { type: 'string', maxLength: B.typeExpression, pattern: TYPE_EXPRESSION_PATTERN } },
+        creates: { description: 'The command makes a new instance of its aggregate.', enum: [true] },
+        changes: { ...memberName, description: 'The parameter naming the instance the command changes (of the identifier\'s type).' },
+        sets: {
+          description: 'Root entity field -> the parameter it is set from; absent: each parameter named like a field sets it.',
+          type: 'object',
+          maxProperties: B.members,
+          propertyNames: memberName,
+          additionalProperties: memberName,
+        },
+        requires: list('requirement', B.members),
       },
       ['aggregate'],
     ),
+    requirement: {
+      description: 'A precondition on the stored instance a command changes: a root entity field and one condition.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['field'],
+      minProperties: 2,
+      maxProperties: 2,
+      properties: {
+        field: memberName,
+        is: { enum: ['set', 'unset'] },
+        equals: { $ref: '#/$defs/requirementValue' },
+        one_of: { type: 'array', minItems: 1, maxItems: B.enumValues, items: { $ref: '#/$defs/requirementValue' } },
+      },
+    },
+    requirementValue: { type: ['string', 'number', 'boolean'], maxLength: B.description },
     event: named({ aggregate: typeName, payload: list('property', B.members) }),
     query: named({ parameters: list('property', B.members), result: { $ref: '#/$defs/typeExpression' } }),
     relationship: {
@@ -143,7 +172,8 @@ export const irSchema = {
 // allErrors: a person fixing a file wants every problem at once.
 // verbose: errors carry the value and the schema they concern (for messages and did-you-mean).
 // strictNumbers: `.inf` and `.nan` are YAML numbers but no bound a generator can use.
-const ajv = new Ajv2020.default({ allErrors: true, strict: true, verbose: true, strictNumbers: true });
+// allowUnionTypes: a requirement's value is a string, a number or a flag.
+const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, strictNumbers: true });
 const validate: ValidateFunction = ajv.compile(irSchema);
 
 /** Schema errors of one parsed file (empty when valid). */

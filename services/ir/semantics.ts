@@ -1,24 +1,27 @@
 /**
  * Checks the schema cannot express: names that are unique, references that resolve (types, aggregates,
  * events, relationship ends), entities that have an identity, sensible validation rules, value objects
- * that do not contain themselves; and, as warnings, commands and queries a generator can only serve as nonsense.
+ * that do not contain themselves, what each command does (command-effect.ts); and, as warnings, commands and
+ * queries a generator can only serve as nonsense.
  */
-import type { Diagnostic, DiagnosticCode, Severity, Suggester, Suggestion } from './diagnostics.js';
+import { listed, type Diagnostic, type DiagnosticCode, type Severity, type Suggester, type Suggestion } from './diagnostics.js';
 import { IR_LIMITS } from './limits.js';
 import {
   SCALAR_TYPES,
+  schemaVersion,
   type Aggregate,
   type BoundedContext,
-  type Command,
   type ContextInFile,
   type Entity,
   type Model,
   type Property,
+  type SchemaVersion,
   type ValueObject,
 } from './model.js';
 import { locate, type ParsedFile } from './parse.js';
 import { catastrophicShape } from './regex-safety.js';
-import { CHANGE_VERBS, firstWord, hasStartingValue, namesInstance, type Shape } from './command-checks.js';
+import type { Shape } from './command-checks.js';
+import { CommandEffectChecks, type CommandChecker } from './command-effect.js';
 
 type TypeKind = 'entity' | 'value_object' | 'enum';
 
@@ -37,6 +40,8 @@ interface DeclaredType extends Declared {
   name: string;
   /** Properties, for entities and value objects. */
   properties?: Property[];
+  /** Values, for enums. */
+  values?: string[];
 }
 
 interface DeclaredAggregate extends Declared {
@@ -57,15 +62,9 @@ export function parseTypeExpression(expression: string): { list: boolean; contex
 
 const SCALARS: ReadonlySet<string> = new Set(SCALAR_TYPES);
 const NUMERIC: ReadonlySet<string> = new Set(['int', 'decimal']);
-/** Names in a message, the first few of a long list. */
-function listed(names: readonly string[], shown = 10): string {
-  const quoted = names.slice(0, shown).map((name) => `\`${name}\``).join(', ');
-  return names.length > shown ? `${quoted} and ${names.length - shown} more` : quoted;
-}
-
 const KIND_WORDS: Record<TypeKind, string> = { entity: 'entity', value_object: 'value object', enum: 'enum' };
 
-class Checker {
+class Checker implements CommandChecker {
   readonly diagnostics: Diagnostic[] = [];
   readonly contexts = new Map<string, ContextInFile & { pointer: string }>();
   readonly aggregates = new Map<string, DeclaredAggregate>();
@@ -79,7 +78,13 @@ class Checker {
     private readonly model: Model,
     private readonly parsed: ReadonlyMap<string, ParsedFile>,
     private readonly suggester: Suggester,
-  ) {}
+  ) {
+    this.version = schemaVersion(model);
+    this.commands = new CommandEffectChecks(this);
+  }
+
+  readonly version: SchemaVersion;
+  private readonly commands: CommandEffectChecks;
 
   /** The names of one kind that `owner` (a context, a type table, the checker) holds. */
   names(owner: object, kind: string, make: () => string[]): { list: string[]; set: Set<string> } {
@@ -139,6 +144,7 @@ class Checker {
     this.declare();
     for (const { file, context } of this.model.contexts) this.checkContext(file, context);
     this.checkValueObjectCycles();
+    this.commands.noteInferred(this.model);
     return this.diagnostics;
   }
 
@@ -149,23 +155,23 @@ class Checker {
       this.unique(this.contexts, context.name, { ...entry, pointer: base }, 'bounded context', 'across the model');
       const types = this.types.get(context.name) ?? new Map<string, DeclaredType>();
       this.types.set(context.name, types);
-      const addType = (kind: TypeKind, name: string, pointer: string, properties?: Property[]) =>
+      const addType = (kind: TypeKind, name: string, pointer: string, properties?: Property[], values?: string[]) =>
         this.unique(
           types,
           name,
-          { kind, context: context.name, name, file, pointer, ...(properties ? { properties } : {}) },
+          { kind, context: context.name, name, file, pointer, ...(properties ? { properties } : {}), ...(values ? { values } : {}) },
           'type',
           'within a bounded context (entities, value objects and enums share one set of names)',
         );
       context.value_objects.forEach((vo, i) => addType('value_object', vo.name, `${base}/value_objects/${i}`, vo.properties));
-      context.enums.forEach((en, i) => addType('enum', en.name, `${base}/enums/${i}`));
+      context.enums.forEach((en, i) => addType('enum', en.name, `${base}/enums/${i}`, undefined, en.values));
       context.aggregates.forEach((aggregate, a) => {
         const at = `${base}/aggregates/${a}`;
         this.unique(this.aggregates, aggregate.name, { file, pointer: at, context: context.name, aggregate }, 'aggregate', 'across the model');
         addType('entity', aggregate.root_entity.name, `${at}/root_entity`, aggregate.root_entity.properties);
         aggregate.entities.forEach((entity, i) => addType('entity', entity.name, `${at}/entities/${i}`, entity.properties));
         aggregate.value_objects.forEach((vo, i) => addType('value_object', vo.name, `${at}/value_objects/${i}`, vo.properties));
-        aggregate.enums.forEach((en, i) => addType('enum', en.name, `${at}/enums/${i}`));
+        aggregate.enums.forEach((en, i) => addType('enum', en.name, `${at}/enums/${i}`, undefined, en.values));
       });
     }
   }
@@ -197,7 +203,7 @@ class Checker {
       const target = this.checkAggregateRef(file, context, `${at}/aggregate`, command.aggregate);
       this.checkProperties(file, context, `${at}/parameters`, command.parameters);
       command.emits.forEach((event, e) => this.checkEventRef(file, context, `${at}/emits/${e}`, event));
-      if (target) this.checkCommandEffect(file, at, command, target);
+      if (target) this.commands.check(file, at, command, target);
     });
     context.queries.forEach((query, i) => {
       const at = `${base}/queries/${i}`;
@@ -404,47 +410,18 @@ class Checker {
     return id && !SCALARS.has(id.type) ? id.type : root.name;
   }
 
-  /**
-   * Warnings for a command a generator can only serve as nonsense. It creates its aggregate unless a parameter
-   * names an existing instance (command-checks.ts); a create must be given each required field that has no
-   * meaningful starting value, and a name that reads as a change (`ReturnBook`) suggests the identifier is missing.
-   */
-  checkCommandEffect(file: string, at: string, command: Command, target: DeclaredAggregate): void {
-    const root = target.aggregate.root_entity;
-    const identifier = root.properties.find((p) => p.identifier === true);
-    if (!identifier) return; // MISSING_IDENTIFIER says so
-    if (command.parameters.some((p) => namesInstance(p, target.aggregate.name, identifier))) return;
-    const aggregate = target.aggregate.name;
-    const idParam = `${aggregate.charAt(0).toLowerCase()}${aggregate.slice(1)}Id`;
-    const verb = firstWord(command.name);
-    if (CHANGE_VERBS.has(verb))
-      this.report(
-        'COMMAND_TARGET_UNCLEAR',
-        file,
-        `${at}/name`,
-        `\`${command.name}\` reads like a change to an existing \`${aggregate}\`, but no parameter names one, so it is generated as creating a new \`${aggregate}\``,
-        { message: `if it changes one, add a parameter naming it: \`{ name: ${idParam}, type: ${identifier.type} }\`` },
-        'warning',
-      );
-    const given = new Set(command.parameters.map((p) => p.name));
-    const missing = root.properties.filter(
-      (p) => p !== identifier && p.required !== false && !given.has(p.name) && !hasStartingValue(p, target.context, this.shapeOf),
-    );
-    if (missing.length === 0) return;
-    const names = missing.map((p) => p.name);
-    this.report(
-      'COMMAND_MISSING_FIELDS',
-      file,
-      command.parameters.length > 0 ? `${at}/parameters` : `${at}/name`,
-      `\`${command.name}\` creates a \`${aggregate}\` but no parameter gives its required ${names.length > 1 ? 'fields' : 'field'} ${listed(names)}; the generated service refuses it (400) rather than store an empty value`,
-      {
-        message: `add ${names.length > 1 ? 'parameters' : 'a parameter'} of the same name and type (${missing
-          .slice(0, 5)
-          .map((p) => `\`{ name: ${p.name}, type: ${p.type} }\``)
-          .join(', ')}), make ${names.length > 1 ? 'them' : 'it'} \`required: false\`, or, if the command changes an existing \`${aggregate}\`, add \`{ name: ${idParam}, type: ${identifier.type} }\``,
-      },
-      'warning',
-    );
+  didYouMean(name: string, candidates: readonly string[]): Suggestion | undefined {
+    return this.suggester.didYouMean(name, candidates);
+  }
+
+  sameType(a: string, b: string, context: string): boolean {
+    const key = (expression: string) => {
+      const parsed = parseTypeExpression(expression);
+      if (!parsed) return expression.replace(/\s+/g, '');
+      const owner = parsed.context === undefined && SCALARS.has(parsed.name) ? '' : (parsed.context ?? context);
+      return `${parsed.list ? 'List:' : ''}${owner}.${parsed.name}`;
+    };
+    return key(a) === key(b);
   }
 
   /** A type expression as the starting-value rule sees it, from `context`. */
@@ -456,7 +433,7 @@ class Checker {
     const owner = parsed.context ?? context;
     const declared = this.types.get(owner)?.get(parsed.name);
     if (!declared) return { kind: 'unknown' };
-    if (declared.kind === 'enum') return { kind: 'enum' };
+    if (declared.kind === 'enum') return { kind: 'enum', values: declared.values ?? [] };
     return { kind: 'object', properties: declared.properties ?? [], context: owner };
   };
 

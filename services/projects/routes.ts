@@ -43,9 +43,10 @@ const projectSchema = {
     previewPort: { type: 'integer', description: 'The port inside the sandbox that /preview/:projectId/ serves' },
     services: {
       type: 'object',
-      required: ['postgres'],
+      required: ['postgres', 'redis'],
       properties: {
         postgres: { type: 'boolean', description: "A PostgreSQL of the project's own, reached from its sandbox as DATABASE_URL" },
+        redis: { type: 'boolean', description: "A Redis of the project's own, reached from its sandbox as REDIS_URL" },
       },
     },
     createdAt: dateTimeSchema,
@@ -74,7 +75,7 @@ const servicesSchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { postgres: { type: 'boolean' } },
+  properties: { postgres: { type: 'boolean' }, redis: { type: 'boolean' } },
 } as const;
 
 

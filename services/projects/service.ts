@@ -43,6 +43,8 @@ export interface ProjectPage {
 export interface ProjectServices {
   /** A PostgreSQL of its own: DATABASE_URL and PG* in every command's environment. */
   postgres: boolean;
+  /** A Redis of its own: REDIS_URL and REDIS_HOST/_PORT/_PASSWORD in every command's environment. */
+  redis: boolean;
 }
 
 export interface NewProject {
@@ -87,12 +89,16 @@ function toProject(row: store.ProjectRow, role: Role, permissions: Permission[])
     stack: row.stack,
     status: row.status,
     previewPort: row.preview_port,
-    services: { postgres: row.service_postgres },
+    services: servicesOf(row),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     role,
     permissions,
   };
+}
+
+function servicesOf(row: Pick<store.ProjectRow, 'service_postgres' | 'service_redis'>): ProjectServices {
+  return { postgres: row.service_postgres, redis: row.service_redis };
 }
 
 function encodeCursor(cursor: store.PageCursor): string {
@@ -133,9 +139,9 @@ export class ProjectsService {
     this.servicesHooks.push(hook);
   }
 
-  /** Whether the project's PostgreSQL is on (for the sandbox manager, which checked nobody: no caller here). */
-  postgresEnabled(projectId: string): Promise<boolean> {
-    return store.projectServicePostgres(this.deps.db, projectId);
+  /** Which of the project's services are on (for the sandbox manager, which checked nobody: no caller here). */
+  async servicesEnabled(projectId: string): Promise<ProjectServices> {
+    return servicesOf(await store.projectServices(this.deps.db, projectId));
   }
 
   /**
@@ -176,6 +182,7 @@ export class ProjectsService {
             description: input.description?.trim() ?? '',
             stack: input.stack,
             servicePostgres: input.services?.postgres ?? false,
+            serviceRedis: input.services?.redis ?? false,
           });
           await store.insertMember(tx, project.id, principal.userId, 'owner');
           return project;
@@ -230,6 +237,9 @@ export class ProjectsService {
     if (patch.services?.postgres !== undefined && patch.services.postgres !== current.services.postgres) {
       changes.service_postgres = patch.services.postgres;
     }
+    if (patch.services?.redis !== undefined && patch.services.redis !== current.services.redis) {
+      changes.service_redis = patch.services.redis;
+    }
     if (Object.keys(changes).length === 0) return current;
     let row: store.ProjectRow;
     try {
@@ -243,7 +253,7 @@ export class ProjectsService {
     const project = toProject(row, current.role, current.permissions);
     await this.publish(principal, projectId, 'project.updated', { changes });
     // The setting is stored first: a hook that fails leaves it in force, applied at the sandbox's next start.
-    if (changes.service_postgres !== undefined) {
+    if (changes.service_postgres !== undefined || changes.service_redis !== undefined) {
       for (const hook of this.servicesHooks) await hook(projectId, project.services);
     }
     return project;

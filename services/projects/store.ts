@@ -15,6 +15,7 @@ export interface ProjectRow {
   status: ProjectStatus;
   preview_port: number;
   service_postgres: boolean;
+  service_redis: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -30,16 +31,17 @@ export interface MemberRow {
 }
 
 const PROJECT_COLUMNS =
-  'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.preview_port, p.service_postgres, p.created_at, p.updated_at';
+  'p.id, p.created_by, p.name, p.slug, p.description, p.stack, p.status, p.preview_port, p.service_postgres, p.service_redis, p.created_at, p.updated_at';
 
 export async function insertProject(
   db: Queryable,
-  project: { createdBy: string; name: string; slug: string; description: string; stack: Stack; servicePostgres: boolean },
+  project: { createdBy: string; name: string; slug: string; description: string; stack: Stack; servicePostgres: boolean; serviceRedis: boolean },
 ): Promise<ProjectRow> {
   const { rows } = await db.query<ProjectRow>(
-    `INSERT INTO projects AS p (created_by, name, slug, description, stack, service_postgres) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO projects AS p (created_by, name, slug, description, stack, service_postgres, service_redis)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      RETURNING ${PROJECT_COLUMNS}`,
-    [project.createdBy, project.name, project.slug, project.description, project.stack, project.servicePostgres],
+    [project.createdBy, project.name, project.slug, project.description, project.stack, project.servicePostgres, project.serviceRedis],
   );
   return rows[0]!;
 }
@@ -110,10 +112,13 @@ export async function visibleProjectIds(db: Queryable, userId: string, projectId
   return rows.map((row) => row.project_id);
 }
 
-/** Whether the project's PostgreSQL is on; false for a project that does not exist. */
-export async function projectServicePostgres(db: Queryable, projectId: string): Promise<boolean> {
-  const { rows } = await db.query<{ service_postgres: boolean }>('SELECT service_postgres FROM projects WHERE id = $1', [projectId]);
-  return rows[0]?.service_postgres ?? false;
+/** Which of the project's services are on; none for a project that does not exist. */
+export async function projectServices(db: Queryable, projectId: string): Promise<Pick<ProjectRow, 'service_postgres' | 'service_redis'>> {
+  const { rows } = await db.query<Pick<ProjectRow, 'service_postgres' | 'service_redis'>>(
+    'SELECT service_postgres, service_redis FROM projects WHERE id = $1',
+    [projectId],
+  );
+  return rows[0] ?? { service_postgres: false, service_redis: false };
 }
 
 /** Of `projectIds`, those that exist. */
@@ -125,7 +130,7 @@ export async function existingProjectIds(db: Queryable, projectIds: string[]): P
 export async function updateProject(
   db: Queryable,
   projectId: string,
-  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status' | 'preview_port' | 'service_postgres'>>,
+  patch: Partial<Pick<ProjectRow, 'name' | 'slug' | 'description' | 'stack' | 'status' | 'preview_port' | 'service_postgres' | 'service_redis'>>,
 ): Promise<ProjectRow> {
   const columns = Object.keys(patch) as Array<keyof typeof patch>;
   const sets = columns.map((column, i) => `${column} = $${i + 2}`);

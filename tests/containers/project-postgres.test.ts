@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { LABEL_DEPLOYMENT, LABEL_PROJECT, LABEL_ROLE, sandboxNames } from '../../services/containers/sandbox-spec.js';
+import { sandboxNames } from '../../services/containers/sandbox-spec.js';
 import { signUp } from '../helpers/http.js';
+import { CONNECT_SCRIPT, expectConfinedService, expectOnlyItsProjectReaches, inspectContainer, volumeExists as volumeIn } from '../helpers/project-services.js';
 import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
 
 const suite = sandboxSuite('project-pg');
@@ -21,22 +22,13 @@ client.connect()
   .catch((err) => { console.error(err.message); process.exit(1); });
 `;
 
-/** A TCP connection attempt from a sandbox: "open", or why not. */
-const CONNECT_SCRIPT = `
-const socket = require('net').connect(Number(process.argv[2]), process.argv[1]);
-socket.setTimeout(3000);
-socket.on('connect', () => { console.log('open'); process.exit(0); });
-socket.on('timeout', () => { console.log('timeout'); process.exit(0); });
-socket.on('error', (err) => { console.log(err.code); process.exit(0); });
-`;
-
 async function createWithPostgres(): Promise<string> {
   const created = await suite.api.post('/api/v1/projects', {
     token: suite.owner.accessToken,
     body: { name: 'with postgres', stack: 'node', services: { postgres: true } },
   });
   expect(created.status, created.text).toBe(201);
-  expect(created.body.services).toEqual({ postgres: true });
+  expect(created.body.services).toEqual({ postgres: true, redis: false });
   return created.body.id;
 }
 
@@ -46,29 +38,18 @@ async function query(projectId: string, sql: string): Promise<unknown> {
   return JSON.parse(result.stdout);
 }
 
-async function inspect(name: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await suite.app.infra.docker.getContainer(name).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
+function inspect(name: string): Promise<Docker.ContainerInspectInfo | null> {
+  return inspectContainer(suite.app.infra.docker, name);
 }
 
-async function volumeExists(name: string): Promise<boolean> {
-  try {
-    await suite.app.infra.docker.getVolume(name).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
+function volumeExists(name: string): Promise<boolean> {
+  return volumeIn(suite.app.infra.docker, name);
 }
 
 async function setPostgres(projectId: string, postgres: boolean): Promise<void> {
   const patched = await suite.api.patch(`/api/v1/projects/${projectId}`, { token: suite.owner.accessToken, body: { services: { postgres } } });
   expect(patched.status, patched.text).toBe(200);
-  expect(patched.body.services).toEqual({ postgres });
+  expect(patched.body.services).toEqual({ postgres, redis: false });
 }
 
 describe('project PostgreSQL', () => {
@@ -110,47 +91,24 @@ describe('project PostgreSQL', () => {
 
   it('is hardened, on the project network only, with no published port and no password in any configuration', async () => {
     const names = sandboxNames(id);
-    const info = (await inspect(names.postgresContainer))!;
-    expect(info.Config.User).toBe('999:999');
-    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
-    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
-    expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
-    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
-    expect(info.HostConfig.Privileged).toBe(false);
-    expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
-    expect(info.HostConfig.MemorySwap).toBe(256 * 1024 * 1024);
-    expect(info.HostConfig.PidsLimit).toBe(128);
-    expect(info.HostConfig.NanoCpus).toBe(0.5e9);
-    expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/run/postgresql', '/tmp']);
-    expect(info.HostConfig.PublishAllPorts).toBe(false);
-    expect(Object.keys(info.HostConfig.PortBindings ?? {})).toEqual([]);
-    expect(Object.values(info.NetworkSettings.Ports ?? {}).every((bindings) => bindings === null)).toBe(true);
-    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([names.network]);
-    expect(info.NetworkSettings.Networks[names.network]!.Aliases).toContain('postgres');
-    expect(info.Config.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'postgres' });
-    expect(info.Config.Labels[LABEL_DEPLOYMENT]).toMatch(/^[0-9a-f-]{36}$/);
-    const volume = await suite.app.infra.docker.getVolume(names.postgresVolume).inspect();
-    expect(volume.Labels).toMatchObject({ [LABEL_PROJECT]: id, [LABEL_ROLE]: 'postgres' });
-    // The server runs as the postgres user: PID 1 and every backend.
-    const top = (await suite.app.infra.docker.getContainer(names.postgresContainer).top({ ps_args: '-o pid,uid' })) as { Processes: string[][] };
+    await expectConfinedService(
+      suite.app.infra.docker,
+      { projectId: id, container: names.postgresContainer, volume: names.postgresVolume, role: 'postgres', host: 'postgres', password },
+      { memoryBytes: 256 * 1024 * 1024, cpus: 0.5, pids: 128, tmpfs: ['/run/postgresql', '/tmp'] },
+    );
+    // PID 1 and its backends.
+    const top = (await suite.app.infra.docker.getContainer(names.postgresContainer).top({ ps_args: '-o pid' })) as { Processes: string[][] };
     expect(top.Processes.length).toBeGreaterThan(1);
-    expect(top.Processes.map((row) => row[1]!.trim())).toEqual(top.Processes.map(() => '999'));
-
-    expect(JSON.stringify(info)).not.toContain(password);
-    expect(JSON.stringify(await inspect(names.container))).not.toContain(password);
   });
 
-  it('cannot be reached from another project\'s sandbox', { timeout: 60_000 }, async () => {
-    const ip = (await inspect(sandboxNames(id).postgresContainer))!.NetworkSettings.Networks[sandboxNames(id).network]!.IPAddress;
-    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const other = await suite.project('node');
-    const direct = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, ip, '5432'], { timeoutMs: 20_000 });
-    expect(direct.stdout.trim()).not.toBe('open');
-    const byName = await exec(suite.api, suite.owner, other, ['node', '-e', CONNECT_SCRIPT, 'postgres', '5432'], { timeoutMs: 20_000 });
-    expect(byName.stdout.trim()).toBe('ENOTFOUND');
-    expect(await sh(suite.api, suite.owner, other, 'echo "${DATABASE_URL:-none} ${PGPASSWORD:-none}"')).toBe('none none');
-    // Its own sandbox does reach it, the same way.
-    expect(await sh(suite.api, suite.owner, id, `node -e "${CONNECT_SCRIPT.replaceAll('"', '\\"')}" postgres 5432`)).toBe('open');
+  it("cannot be reached from another project's sandbox", { timeout: 60_000 }, async () => {
+    await expectOnlyItsProjectReaches(suite, {
+      projectId: id,
+      container: sandboxNames(id).postgresContainer,
+      host: 'postgres',
+      port: 5432,
+      variables: ['DATABASE_URL', 'PGPASSWORD'],
+    });
   });
 
   it('a secret of the same name wins over the service\'s variable; the caller\'s own env wins over both', async () => {
@@ -195,7 +153,7 @@ describe('project PostgreSQL', () => {
     expect(foreign.body.error.code).toBe('PROJECT_NOT_FOUND');
     expect((await inspect(sandboxNames(id).postgresContainer))?.State.Running).toBe(true);
 
-    for (const services of [{ postgres: 'maybe' }, { redis: true }, {}, 'yes', null, { postgres: 'on' }]) {
+    for (const services of [{ postgres: 'maybe' }, { mongodb: true }, {}, 'yes', null, { postgres: 'on' }, { redis: 'maybe' }]) {
       const patched = await suite.api.patch(`/api/v1/projects/${id}`, { token: suite.owner.accessToken, body: { services } });
       expect(patched.status, JSON.stringify(services)).toBe(400);
       expect(patched.body.error.code).toBe('VALIDATION_FAILED');
@@ -204,7 +162,7 @@ describe('project PostgreSQL', () => {
       expect(created.body.error.code).toBe('VALIDATION_FAILED');
     }
     const got = await suite.api.get(`/api/v1/projects/${id}`, { token: suite.owner.accessToken });
-    expect(got.body.services).toEqual({ postgres: true });
+    expect(got.body.services).toEqual({ postgres: true, redis: false });
   });
 
   it('goes with its project, container and data', { timeout: 60_000 }, async () => {

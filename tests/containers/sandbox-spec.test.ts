@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { postgresCreateOptions, sandboxCreateOptions, sandboxNames, sandboxSubnet } from '../../services/containers/index.js';
+import { postgresCreateOptions, redisCreateOptions, sandboxCreateOptions, sandboxNames, sandboxSubnet } from '../../services/containers/index.js';
 
 const PROJECT = '0a1b2c3d-0000-4000-8000-000000000000';
 
@@ -81,5 +81,25 @@ describe('sandbox spec', () => {
       expect.objectContaining({ Type: 'volume', Source: names.postgresVolume, Target: '/var/lib/postgresql' }),
     ]);
     expect(options.NetworkingConfig?.EndpointsConfig).toEqual({ [names.network]: { Aliases: ['postgres'] } });
+  });
+
+  it("asks Docker for a project Redis hardened the same way, on the project's network only", () => {
+    const names = sandboxNames(PROJECT);
+    expect([names.redisContainer, names.redisVolume]).toEqual([`vf-redis-${PROJECT}`, `vf-redisdata-${PROJECT}`]);
+    const limits = { memoryBytes: 128 * 1024 ** 2, cpus: 0.25, pids: 64 };
+    const options = redisCreateOptions({ projectId: PROJECT, image: 'redis', limits });
+    const postgres = postgresCreateOptions({ projectId: PROJECT, image: 'pg', limits });
+    expect(options.User).toBe('999:999');
+    expect(options.Env).toEqual([]);
+    expect(options.Labels).toEqual({ 'vaporform.project': PROJECT, 'vaporform.role': 'redis' });
+    // The same confinement as the PostgreSQL's, but for its tmpfs, its shared memory and its role.
+    const { Tmpfs, ShmSize, Mounts, ...confinement } = options.HostConfig!;
+    const { Tmpfs: _pgTmpfs, ShmSize: _pgShm, Mounts: _pgMounts, ...postgresConfinement } = postgres.HostConfig!;
+    expect(confinement).toEqual(postgresConfinement);
+    expect(confinement).toMatchObject({ CapDrop: ['ALL'], ReadonlyRootfs: true, Memory: limits.memoryBytes, NanoCpus: 0.25e9, PidsLimit: 64 });
+    expect(ShmSize).toBeUndefined();
+    expect(Object.keys(Tmpfs ?? {})).toEqual(['/run/redis']);
+    expect(Mounts).toEqual([expect.objectContaining({ Type: 'volume', Source: names.redisVolume, Target: '/var/lib/redis' })]);
+    expect(options.NetworkingConfig?.EndpointsConfig).toEqual({ [names.network]: { Aliases: ['redis'] } });
   });
 });

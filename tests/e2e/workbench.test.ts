@@ -214,6 +214,7 @@ describe('workbench', () => {
       description: 'A page for the launch',
       stack: 'node',
       postgres: true,
+      redis: true,
       template: 'static-site',
       screenshotAs: 'wizard-template',
     });
@@ -226,11 +227,24 @@ describe('workbench', () => {
     await page.locator('[data-testid="tree-row"][data-path="server.js"]').waitFor();
     const index = await api.get(`/api/v1/projects/${id}/files/content?path=public/index.html`, { token: owner.accessToken });
     expect(index.text).toContain('<h1>Launch Page</h1>');
-    // Asked for in the wizard: the project's own PostgreSQL, named in the header, its address in every command.
+    // Asked for in the wizard: the project's own PostgreSQL and Redis, named in the header, their addresses in every command.
     await page.getByTestId('project-postgres').waitFor();
-    expect((await api.get(`/api/v1/projects/${id}`, { token: owner.accessToken })).body.services).toEqual({ postgres: true });
-    const env = await api.post(`/api/v1/projects/${id}/exec`, { token: owner.accessToken, body: { command: 'echo "$PGHOST:$PGPORT/$PGDATABASE"', timeoutMs: 10_000 } });
-    expect(env.body.stdout).toBe('postgres:5432/app\n');
+    await page.getByTestId('project-redis').waitFor();
+    expect((await api.get(`/api/v1/projects/${id}`, { token: owner.accessToken })).body.services).toEqual({ postgres: true, redis: true });
+    const env = await api.post(`/api/v1/projects/${id}/exec`, {
+      token: owner.accessToken,
+      body: { command: 'echo "$PGHOST:$PGPORT/$PGDATABASE $REDIS_HOST:$REDIS_PORT"', timeoutMs: 10_000 },
+    });
+    expect(env.body.stdout).toBe('postgres:5432/app redis:6379\n');
+    // An admin turns the Redis off from the palette, and on again: the header follows.
+    for (const [command, on] of [["turn off the project's redis", false], ['turn on a redis', true]] as const) {
+      await page.keyboard.press('Control+Shift+p');
+      await page.getByTestId('command-palette').waitFor();
+      await page.getByTestId('palette-input').fill(command);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('project-redis').waitFor({ state: on ? 'visible' : 'hidden' });
+      expect((await api.get(`/api/v1/projects/${id}`, { token: owner.accessToken })).body.services).toEqual({ postgres: true, redis: on });
+    }
     await screenshot(page, 'wizard-created-project');
   });
 

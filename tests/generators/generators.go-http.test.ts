@@ -77,8 +77,8 @@ describe('go-http generator', () => {
 function emptyBorrowModel(): Model {
   const files = loadFixture('library');
   files['ir/contexts/lending.yaml'] = files['ir/contexts/lending.yaml']!.replace(
-    /    - name: BorrowBook\n      aggregate: Loan\n      parameters:\n(        - .*\n)+      emits: .*\n/,
-    '    - { name: BorrowBook, aggregate: Loan }\n',
+    /    - name: BorrowBook\n      aggregate: Loan\n      creates: true\n      parameters:\n(        - .*\n)+      emits: .*\n/,
+    '    - { name: BorrowBook, aggregate: Loan, creates: true }\n',
   );
   const reading = readModel(files);
   expect(reading.diagnostics.map((d) => d.code)).toEqual(['COMMAND_MISSING_FIELDS']);

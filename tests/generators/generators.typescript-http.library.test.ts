@@ -99,8 +99,8 @@ describe('typescript-http on the library model', () => {
   it('refuses (400) a create whose required fields no parameter gives, instead of storing zero values', () => {
     const yaml = loadFixture('library');
     yaml['ir/contexts/lending.yaml'] = yaml['ir/contexts/lending.yaml']!.replace(
-      /    - name: BorrowBook\n      aggregate: Loan\n      parameters:\n(        - .*\n)+      emits: .*\n/,
-      '    - { name: BorrowBook, aggregate: Loan }\n',
+      /    - name: BorrowBook\n      aggregate: Loan\n      creates: true\n      parameters:\n(        - .*\n)+      emits: .*\n/,
+      '    - { name: BorrowBook, aggregate: Loan, creates: true }\n',
     );
     const reading = readModel(yaml);
     expect(reading.valid).toBe(true);

@@ -34,7 +34,7 @@ function library(edit: (yaml: string) => string = (y) => y): Model {
   let yaml = files[CONTEXT]!;
   expect(yaml).toContain(RETURNED_ON);
   yaml = yaml.replace(RETURNED_ON, STATUS).replace('  commands:\n', `${ENUM('OPEN, RETURNED')}  commands:\n`);
-  yaml = yaml.replace(/, \{ name: returnedOn, type: date \}/g, '');
+  yaml = yaml.replace(/, \{ name: returnedOn, type: date \}/g, '').replace(/      requires: \[ \{ field: returnedOn, is: unset \} \]\n/g, '');
   const reading = readModel({ ...files, [CONTEXT]: edit(yaml) });
   if (!reading.valid) throw new Error(JSON.stringify(reading.diagnostics.filter((d) => d.severity === 'error')));
   return reading.model;
@@ -79,7 +79,7 @@ describe('typescript-http migrations evolve with the model', () => {
     expect([...after.keys()]).toEqual(['migrations/001_lending.sql', 'migrations/002_create_lending_reservations_and_3_more.sql', 'migrations/schema.json']);
     expect(after.get('migrations/001_lending.sql')).toBe(old001);
     const sql = after.get('migrations/002_create_lending_reservations_and_3_more.sql')!;
-    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "lending_reservations" (\n  "id" UUID PRIMARY KEY,\n  "isbn" TEXT NOT NULL\n);');
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "lending_reservations" (\n  "id" UUID PRIMARY KEY,\n  "isbn" TEXT NOT NULL,\n  "_version" INTEGER NOT NULL DEFAULT 1\n);');
     expect(sql).toContain('ALTER TABLE "lending_loans" ADD COLUMN IF NOT EXISTS "returned_on" DATE;');
     // Required, no default in the model: nullable, and said so.
     expect(sql).toContain('-- branch is required by the model, but rows saved before this migration have no value');
@@ -138,6 +138,21 @@ describe('typescript-http migrations evolve with the model', () => {
     const noMember = (y: string) => y.replace(/    - name: Member\n[\s\S]*?(?=    - name: Loan\n)/, '');
     expect(thrown(() => generate(library(noMember), workspace)).code).toBe('DESTRUCTIVE_CHANGE');
     expect([...migrations(generate(library(noMember), workspace, true)).values()].join('\n')).toContain('DROP TABLE IF EXISTS "lending_members";');
+  });
+
+  it('gives a schema made before versions existed its _version column, 1 for every existing row, in a new migration', () => {
+    const workspace = new Map<string, string>();
+    write(workspace, generate(library(), workspace));
+    const snapshot = JSON.parse(workspace.get('migrations/schema.json')!) as { tables: Array<{ columns: Array<{ name: string }> }> };
+    for (const table of snapshot.tables) table.columns = table.columns.filter((c) => c.name !== '_version');
+    workspace.set('migrations/schema.json', JSON.stringify(snapshot));
+    const after = migrations(generate(library(), workspace));
+    expect([...after.keys()]).toEqual(['migrations/001_lending.sql', 'migrations/002_add_lending_loans__version_and_1_more.sql', 'migrations/schema.json']);
+    const sql = after.get('migrations/002_add_lending_loans__version_and_1_more.sql')!;
+    for (const table of ['lending_loans', 'lending_members']) {
+      expect(sql).toContain(`ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS "_version" INTEGER NOT NULL DEFAULT 1;`);
+    }
+    expect(sql).not.toContain('no value');
   });
 
   it('reads back the 001 files of a project generated before the snapshot existed, and adds the change as 002', () => {

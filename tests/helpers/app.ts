@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { createEventBus, type EventBus } from '../../lib/event-bus.js';
 import { createObjectStore } from '../../lib/object-store.js';
 import { MemoryRateLimiter, type RateLimiter } from '../../lib/rate-limiter.js';
-import { postgresImageName, sandboxImageName } from '../../sandbox-images/names.js';
+import { postgresImageName, redisImageName, sandboxImageName } from '../../sandbox-images/names.js';
 import { buildApp, createServices, type Infrastructure, type Services } from '../../services/gateway/app.js';
 import { createDockerClient } from '../../services/containers/index.js';
 import { TemporalClient } from '../../workflows/client.js';
@@ -75,6 +75,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     objects: createObjectStore(config),
     imageFor: (stack) => sandboxImageName(stack, config.images.tag),
     postgresImage: postgresImageName(config.images.tag),
+    redisImage: redisImageName(config.images.tag),
   };
   const services = createServices(infra, onError);
   const app = await buildApp(infra, services, { logger: false });

@@ -43,6 +43,8 @@ export interface WizardChoices {
   stack: 'node' | 'python' | 'go';
   /** Ask for a PostgreSQL of the project's own. */
   postgres?: boolean;
+  /** Ask for a Redis of the project's own. */
+  redis?: boolean;
   template: string;
   /** The first message to the agent. */
   message?: string;
@@ -58,6 +60,7 @@ export async function createWithWizard(page: Page, choices: WizardChoices): Prom
   await page.getByTestId('new-project-next').click();
   await page.getByTestId(`stack-${choices.stack}`).check();
   if (choices.postgres) await page.getByTestId('service-postgres').check();
+  if (choices.redis) await page.getByTestId('service-redis').check();
   await page.getByTestId('new-project-next').click();
   await page.getByTestId(`template-${choices.template}`).check();
   await page.getByTestId('new-project-next').click();

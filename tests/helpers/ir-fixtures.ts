@@ -14,5 +14,8 @@ export function loadFixture(name: string): Record<string, string> {
   return files;
 }
 
-/** A minimal valid project file, for tests that only care about contexts. */
+/** Diagnostics without the `info` ones (a version 1 model's suggestion to declare what its commands do). */
+export const withoutInfo = <T extends { severity: string }>(diagnostics: readonly T[]): T[] => diagnostics.filter((d) => d.severity !== 'info');
+
+/** A minimal valid project file (IR schema version 1), for tests that only care about contexts. */
 export const PROJECT_YAML = 'project:\n  name: Test\n  stack: { runtime: node }\n';

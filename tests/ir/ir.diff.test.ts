@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffModels, readModel } from '../../services/ir/index.js';
-import { loadFixture } from '../helpers/ir-fixtures.js';
+import { loadFixture, withoutInfo } from '../helpers/ir-fixtures.js';
 
 const ORDER_FILE = 'ir/contexts/order.yaml';
 
@@ -29,7 +29,7 @@ describe('IR structural diff', () => {
       ),
     );
     // placedAt, now a date, is no longer set on create: a warning only (the model is valid).
-    expect(after.diagnostics.map((d) => [d.code, d.severity])).toEqual([['COMMAND_MISSING_FIELDS', 'warning']]);
+    expect(withoutInfo(after.diagnostics).map((d) => [d.code, d.severity])).toEqual([['COMMAND_MISSING_FIELDS', 'warning']]);
     const changes = diffModels(before, after.model).changes;
     expect(changes).toEqual(
       expect.arrayContaining([
@@ -68,7 +68,7 @@ describe('IR structural diff', () => {
     files['ir/contexts/order.yaml'] = files[ORDER_FILE]!.replaceAll('Inventory.ProductId', 'uuid');
     files['ir/contexts/shipping.yaml'] = 'bounded_context:\n  name: Shipping\n  namespace: acme.shipping\n';
     const after = readModel(files);
-    expect(after.diagnostics).toEqual([]);
+    expect(withoutInfo(after.diagnostics)).toEqual([]);
     const summary = diffModels(before, after.model).changes.map(({ change, element, path, field }) => ({ change, element, path, field }));
     expect(summary).toEqual(
       expect.arrayContaining([
@@ -78,5 +78,23 @@ describe('IR structural diff', () => {
         { change: 'changed', element: 'property', path: 'Order/Order/OrderItem/productId', field: 'type' },
       ]),
     );
+  });
+
+  it('reports a changed schema version and what a command declares it does', () => {
+    const library = loadFixture('library');
+    const edited = {
+      ...library,
+      'ir/project.yaml': library['ir/project.yaml']!.replace('schema_version: 2', 'schema_version: 1'),
+      'ir/contexts/lending.yaml': library['ir/contexts/lending.yaml']!.replace(
+        '      changes: loanId\n      requires: [ { field: returnedOn, is: unset } ]\n      parameters: [ { name: loanId, type: uuid }, { name: returnedOn, type: date } ]\n',
+        '      changes: loanId\n      sets: { returnedOn: returnedOn }\n      parameters: [ { name: loanId, type: uuid }, { name: returnedOn, type: date } ]\n',
+      ),
+    };
+    const changes = diffModels(readModel(library).model, readModel(edited).model).changes;
+    expect(changes.map(({ element, path, field, pointer, before, after }) => ({ element, path, field, pointer, before, after }))).toEqual([
+      { element: 'project', path: 'project', field: 'schema_version', pointer: '/project/schema_version', before: 2, after: 1 },
+      { element: 'command', path: 'Lending/ReturnBook', field: 'sets', pointer: '/bounded_context/commands/1/sets', before: undefined, after: { returnedOn: 'returnedOn' } },
+      { element: 'command', path: 'Lending/ReturnBook', field: 'requires', pointer: '/bounded_context/commands/1/requires', before: [{ field: 'returnedOn', is: 'unset' }], after: [] },
+    ]);
   });
 });

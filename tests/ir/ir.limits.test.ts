@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { IR_LIMITS, previewChange, readModel, validateChange, diffModels, type Diagnostic } from '../../services/ir/index.js';
 import { aliasFlood, billionLaughs, unknownTypes, withRules } from '../fixtures/ir-hostile.js';
-import { loadFixture, PROJECT_YAML } from '../helpers/ir-fixtures.js';
+import { loadFixture, PROJECT_YAML, withoutInfo } from '../helpers/ir-fixtures.js';
 
 function diagnosticsOf(files: Record<string, string>): Diagnostic[] {
-  return readModel({ 'ir/project.yaml': PROJECT_YAML, ...files }).diagnostics;
+  return withoutInfo(readModel({ 'ir/project.yaml': PROJECT_YAML, ...files }).diagnostics);
 }
 
 const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.file} ${d.code}`);

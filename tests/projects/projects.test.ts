@@ -34,7 +34,7 @@ describe('project lifecycle', () => {
       description: 'Desserts',
       stack: 'node',
       status: 'active',
-      services: { postgres: false },
+      services: { postgres: false, redis: false },
       role: 'owner',
       permissions: ['read', 'write', 'execute', 'admin'],
     });

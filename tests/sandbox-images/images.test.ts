@@ -10,6 +10,7 @@ import {
   ensureSandboxImages,
   HASH_LABEL,
   postgresImageName,
+  redisImageName,
   sandboxImageName as taggedImageName,
   STACKS,
   type SandboxImageResult,
@@ -39,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!docker) return;
   await removeThrowaways(docker, LABEL);
-  for (const name of [taggedImageName('python', scratchTag), postgresImageName(scratchTag), baseImageName(scratchTag)]) {
+  for (const name of [taggedImageName('python', scratchTag), postgresImageName(scratchTag), redisImageName(scratchTag), baseImageName(scratchTag)]) {
     await docker.getImage(name).remove().catch(() => {});
   }
 });
@@ -58,6 +59,7 @@ describe('sandbox images', () => {
       baseImageName(tag),
       ...STACKS.map(sandboxImageName),
       postgresImageName(tag),
+      redisImageName(tag),
     ]);
     for (const image of first) {
       const info = await docker.getImage(image.name).inspect();
@@ -142,6 +144,17 @@ describe('sandbox images', () => {
     expect(result.stderr).toContain('first start without a password file');
   });
 
+  it("redis: Debian's redis-server as the redis user (uid 999), its entrypoint refusing to start without a password", async () => {
+    const image = redisImageName(tag);
+    const info = await docker.getImage(image).inspect();
+    expect(info.Config.User).toBe('999:999');
+    expect(info.Config.Entrypoint).toEqual(['/usr/local/bin/vaporform-redis']);
+    // The entrypoint runs (the helper's command is only its arguments): no password handed over, no server.
+    const result = await runInImage(docker, image, 'ignored', { label: LABEL });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('refusing to start without a password');
+  });
+
   it('builds an image whose tag does not carry its current inputs, and nothing the second time', async () => {
     // Another tag for the same base recipe: found current under its new name, while the python image under that tag
     // is missing, so it really goes through docker build (quick: the layers are in Docker's cache).
@@ -155,6 +168,7 @@ describe('sandbox images', () => {
       ['base', 'skipped'],
       ['python', 'built'],
       ['postgres', 'built'],
+      ['redis', 'built'],
     ]);
     const python = built.find((image) => image.image === 'python')!;
     expect(python.name).toBe(taggedImageName('python', scratchTag));

@@ -2,10 +2,10 @@
  * The project wizard: basics, stack, a starter template, and a first message to the agent. Then it shows
  * its progress (project created, sandbox started, template written, agent started) and opens the project.
  */
-import { projects, type Project, type Stack } from '../api';
+import { projects, type Project, type ProjectServices, type Stack } from '../api';
 import { openDialog } from '../dialog';
 import { formValues, h, replace } from '../dom';
-import { STACK_LABELS } from '../format';
+import { PROJECT_SERVICES, STACK_LABELS } from '../format';
 import { runsApi } from '../workspace/runs-api';
 import { sandboxApi } from '../workspace/sandbox-api';
 import { applyTemplate, TEMPLATES, type TemplateId } from '../workspace/templates';
@@ -22,7 +22,14 @@ const STEPS = ['Basics', 'Stack', 'Template', 'Agent'];
 type Progress = 'pending' | 'active' | 'done' | 'failed' | 'skipped';
 
 export function openNewProjectDialog(onCreated: (project: Project) => void): void {
-  const draft = { name: '', description: '', stack: 'node' as Stack, postgres: false, template: 'empty' as TemplateId, message: '' };
+  const draft = {
+    name: '',
+    description: '',
+    stack: 'node' as Stack,
+    services: { postgres: false, redis: false } as ProjectServices,
+    template: 'empty' as TemplateId,
+    message: '',
+  };
   const body = h('div', { class: 'wizard' });
   const steps = h('ol', { class: 'wizard-steps' });
   const error = errorBox('new-project-error');
@@ -91,15 +98,17 @@ export function openNewProjectDialog(onCreated: (project: Project) => void): voi
           ),
         ),
       ),
-      h(
-        'label',
-        { class: 'stack-option service-option' },
-        h('input', { type: 'checkbox', name: 'postgres', checked: draft.postgres, testid: 'service-postgres' }),
+      ...PROJECT_SERVICES.map((service) =>
         h(
-          'span',
-          { class: 'stack-option-body' },
-          h('strong', {}, 'A PostgreSQL database'),
-          h('span', {}, 'Run beside the sandbox for this project alone; its commands get DATABASE_URL.'),
+          'label',
+          { class: 'stack-option service-option' },
+          h('input', { type: 'checkbox', name: service.name, checked: draft.services[service.name], testid: `service-${service.name}` }),
+          h(
+            'span',
+            { class: 'stack-option-body' },
+            h('strong', {}, service.offer),
+            h('span', {}, `Run beside the sandbox for this project alone; its commands get ${service.variable}.`),
+          ),
         ),
       ),
       error.el,
@@ -107,7 +116,9 @@ export function openNewProjectDialog(onCreated: (project: Project) => void): voi
     );
     form.addEventListener('change', () => {
       draft.stack = (formValues(form).stack as Stack | undefined) ?? draft.stack;
-      draft.postgres = (form.querySelector('input[name="postgres"]') as HTMLInputElement).checked;
+      for (const service of PROJECT_SERVICES) {
+        draft.services[service.name] = (form.querySelector(`input[name="${service.name}"]`) as HTMLInputElement).checked;
+      }
     });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -230,7 +241,7 @@ export function openNewProjectDialog(onCreated: (project: Project) => void): voi
         name: draft.name,
         stack: draft.stack,
         ...(draft.description ? { description: draft.description } : {}),
-        ...(draft.postgres ? { services: { postgres: true } } : {}),
+        ...(draft.services.postgres || draft.services.redis ? { services: draft.services } : {}),
       };
       created = await projects.create(input);
     });

@@ -5,7 +5,7 @@
  */
 import { ApiError, projects, type Project } from '../api';
 import { h, replace } from '../dom';
-import { STACK_LABELS } from '../format';
+import { PROJECT_SERVICES, STACK_LABELS } from '../format';
 import { openProjectStream } from '../realtime';
 import { getSession } from '../session';
 import { chatPanel } from '../workspace/chat';
@@ -224,21 +224,23 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
       : []),
     ...(can('admin')
       ? [
-          project.services?.postgres
-            ? { label: "Turn off the project's PostgreSQL (its data is kept)", run: () => void setPostgres(false) }
-            : { label: 'Turn on a PostgreSQL for the app (DATABASE_URL in every command)', run: () => void setPostgres(true) },
+          ...PROJECT_SERVICES.map((service) =>
+            project.services?.[service.name]
+              ? { label: `Turn off the project's ${service.title} (its data is kept)`, run: () => void setService(service, false) }
+              : { label: `Turn on a ${service.title} for the app (${service.variable} in every command)`, run: () => void setService(service, true) },
+          ),
         ]
       : []),
     { label: 'Refresh files', run: () => void tree.reload() },
   ];
 
-  async function setPostgres(on: boolean): Promise<void> {
+  async function setService(service: (typeof PROJECT_SERVICES)[number], on: boolean): Promise<void> {
     try {
-      project = { ...project, ...(await projects.update(project.id, { services: { postgres: on } })) };
+      project = { ...project, ...(await projects.update(project.id, { services: { [service.name]: on } })) };
       renderHeader();
-      notify(on ? 'PostgreSQL is on: commands started from now get DATABASE_URL.' : 'PostgreSQL is off; its data is kept.');
+      notify(on ? `${service.title} is on: commands started from now get ${service.variable}.` : `${service.title} is off; its data is kept.`);
     } catch (err) {
-      notify(`Could not change the PostgreSQL: ${errorMessage(err)}`, 'error');
+      notify(`Could not change the ${service.title}: ${errorMessage(err)}`, 'error');
     }
   }
 
@@ -292,9 +294,15 @@ function workbench(content: HTMLElement, crumbName: HTMLElement, initial: Projec
         h('h1', { testid: 'project-name' }, project.name),
         h('span', { class: `badge badge-${project.stack}`, testid: 'project-stack' }, STACK_LABELS[project.stack] ?? project.stack),
         h('span', { class: 'badge badge-role', testid: 'project-role' }, project.role),
-        project.services?.postgres
-          ? h('span', { class: 'badge', testid: 'project-postgres', title: 'A PostgreSQL runs for this project: its commands get DATABASE_URL' }, 'PostgreSQL')
-          : null,
+        ...PROJECT_SERVICES.map((service) =>
+          project.services?.[service.name]
+            ? h(
+                'span',
+                { class: 'badge', testid: `project-${service.name}`, title: `A ${service.title} runs for this project: its commands get ${service.variable}` },
+                service.title,
+              )
+            : null,
+        ),
         project.status === 'archived' ? h('span', { class: 'badge' }, 'archived') : null,
         project.description ? h('span', { class: 'project-description muted', testid: 'project-description', title: project.description }, project.description) : null,
       ),

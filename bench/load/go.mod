@@ -1,0 +1,3 @@
+module vaporform.dev/bench/load
+
+go 1.19
