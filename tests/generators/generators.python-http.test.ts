@@ -107,6 +107,14 @@ describe('python-http generator', () => {
     expect(file('migrations/001_lending.sql').content).toContain('"_version" INTEGER NOT NULL DEFAULT 1');
   });
 
+  it("carries the IR's preconditions to the engine and tests both sides of them", () => {
+    expect(file('app/lending/loan.py').content).toContain('"preconditions": [{"field": "returnedOn", "is": "unset"}]');
+    const tests = file('tests/test_loan.py').content;
+    expect(tests).toContain('def test_return_book_changes_a_loan_at_the_version_it_names(serve):');
+    expect(tests).toContain('def test_return_book_refuses_a_loan_its_precondition_does_not_hold_for(serve):');
+    expect(tests).toContain('assert res.json()["error"]["details"] == {"field": "returnedOn", "is": "unset"}');
+  });
+
   it('gives per-aggregate files their aggregate\'s dependsOn and the fixed files none', () => {
     const loanDeps = file('app/lending/loan.py').dependsOn;
     expect(loanDeps).toEqual(expect.arrayContaining(['Lending/Loan', 'Lending/BorrowBook', 'Lending/ListMemberLoans']));
