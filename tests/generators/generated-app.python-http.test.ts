@@ -5,7 +5,7 @@
  * restart and applies each migration once; a model change adds a 002_ migration that applies on the existing database.
  */
 import { describe, expect, it } from 'vitest';
-import { callApp, startApp, stopApp } from '../helpers/app-process.js';
+import { callApp, generateCode, startApp, stopApp } from '../helpers/app-process.js';
 import { loadFixture } from '../helpers/ir-fixtures.js';
 import { exec, sandboxSuite } from '../helpers/sandbox.js';
 
@@ -27,11 +27,7 @@ async function query(id: string, sql: string): Promise<unknown> {
   return JSON.parse(result.stdout);
 }
 
-async function generate(id: string): Promise<{ generator: string; written: string[] }> {
-  const generated = await suite.api.post(`/api/v1/projects/${id}/generate`, { ...auth(), body: {} });
-  expect(generated.status, generated.text).toBe(200);
-  return generated.body;
-}
+const generate = (id: string) => generateCode(suite, id);
 
 async function pytest(id: string, env: Record<string, string> = {}): Promise<string> {
   const result = await exec(suite.api, suite.owner, id, '.venv/bin/pytest -q 2>&1', { timeoutMs: 240_000, env });
