@@ -125,6 +125,19 @@ describe('python-http generator', () => {
     expect(file('app/aggregates.py').dependsOn).toEqual(['*']);
   });
 
+  it('tests that a create no parameter of which gives the required fields is refused (400), not stored with zero values', () => {
+    const files = loadFixture('library');
+    files['ir/contexts/lending.yaml'] = files['ir/contexts/lending.yaml']!.replace(
+      /    - name: BorrowBook\n      aggregate: Loan\n      creates: true\n      parameters:\n(        - .*\n)+      emits: .*\n/,
+      '    - { name: BorrowBook, aggregate: Loan, creates: true }\n',
+    );
+    const reading = readModel(files);
+    expect(reading.diagnostics.map((d) => d.code)).toEqual(['COMMAND_MISSING_FIELDS']);
+    const tests = pythonHttpGenerator.generate(reading.model, {}).find((f) => f.path === 'tests/test_loan.py')!.content;
+    expect(tests).toContain('def test_borrow_book_refuses_to_create_a_loan_without_member_id_isbn_due_on(serve):');
+    expect(tests).toContain('== ["/dueOn", "/isbn", "/memberId"]');
+  });
+
   it('is registered and the default generator of a python stack', () => {
     expect(builtinGenerators().get('python-http')?.manifest).toMatchObject({ language: 'python', framework: 'fastapi' });
     const files = loadFixture('hr-leave');
