@@ -47,7 +47,7 @@ await Promise.all([
 
 const registry = builtinGenerators();
 console.log(`\nbench/generate: 50 aggregates in 10 contexts, median of ${RUNS} runs`);
-for (const name of ['typescript-http', 'go-http']) {
+for (const name of ['typescript-http', 'python-http', 'go-http']) {
   const generator = registry.get(name)!;
   const files = model(10, 5);
   const inProcess = await medianOf(() => {

@@ -56,7 +56,7 @@ export async function filesRoutes(
         tags,
         summary:
           'The tree below a directory: { tree: { name, path, type, size, modifiedAt, target?, children? }, truncated }. ' +
-          '.git and node_modules are left out unless includeIgnored; symlinks are shown, not followed',
+          '.git, node_modules, .venv and __pycache__ are left out unless includeIgnored; symlinks are shown, not followed',
         security: bearerSecurity,
         params: projectParams,
         querystring: {

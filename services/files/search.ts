@@ -53,7 +53,7 @@ export function looksBinary(content: Buffer): boolean {
 }
 
 /**
- * find lists the regular files (pruning .git and node_modules unless asked), mawk stops the list at the file and
+ * find lists the regular files (pruning IGNORED_NAMES unless asked), mawk stops the list at the file and
  * byte budgets and reports what it let through on stderr, grep prints `path NUL line:text` per matching line,
  * and head stops everything once enough is printed. Absolute paths: the sandbox user owns ~/.local/bin.
  * Positional parameters: 1 directory, 2 prune (yes|no), 3 size limit + 1, 4 max files, 5 max bytes,

@@ -3,8 +3,8 @@ import { promises as fs, type Stats } from 'node:fs';
 import { lstatIn, openChildDir } from './workspace-ops.js';
 import { relPath, type DirHandle } from '../../lib/workspace-paths.js';
 
-/** Directories too noisy to list, search or watch unless asked. */
-export const IGNORED_NAMES = new Set(['.git', 'node_modules']);
+/** Directories too noisy to list, search or watch unless asked (a Python venv and byte-code are node_modules' kin). */
+export const IGNORED_NAMES = new Set(['.git', 'node_modules', '.venv', '__pycache__']);
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 

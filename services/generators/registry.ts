@@ -1,6 +1,7 @@
 /** Where generators are looked up by name; built-ins go through the same `register` a third party's would. */
 import { AppError } from '../../lib/errors.js';
 import { goHttpGenerator } from './go-http/index.js';
+import { pythonHttpGenerator } from './python-http/index.js';
 import { manifestProblems, type Generator, type GeneratorManifest } from './plugin.js';
 import { typescriptHttpGenerator } from './typescript-http/index.js';
 
@@ -33,6 +34,7 @@ export class GeneratorRegistry {
 export function builtinGenerators(): GeneratorRegistry {
   const registry = new GeneratorRegistry();
   registry.register(typescriptHttpGenerator);
+  registry.register(pythonHttpGenerator);
   registry.register(goHttpGenerator);
   return registry;
 }

@@ -11,7 +11,7 @@ import { parseRecord, planWrite, type WritePlan } from './regenerate.js';
 import { builtinGenerators } from './registry.js';
 
 /** The generator a stack gets when the request names none. */
-const DEFAULT_GENERATOR: Record<string, string> = { node: 'typescript-http', go: 'go-http' };
+const DEFAULT_GENERATOR: Record<string, string> = { node: 'typescript-http', python: 'python-http', go: 'go-http' };
 
 const registry = builtinGenerators();
 const ajv = new Ajv2020({ allErrors: true, strict: false });

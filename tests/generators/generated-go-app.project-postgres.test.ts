@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadFixture } from '../helpers/ir-fixtures.js';
-import { APP_PORT as PORT, callApp, startApp as startAppProcess, stopApp as stopAppProcess } from '../helpers/app-process.js';
+import { APP_PORT as PORT, callApp, generateCode, startApp as startAppProcess, stopApp as stopAppProcess } from '../helpers/app-process.js';
 import { exec, sandboxSuite, sh } from '../helpers/sandbox.js';
 
 const suite = sandboxSuite('gen-go-pg');
@@ -74,11 +74,7 @@ async function query(id: string, sql: string): Promise<unknown> {
   return JSON.parse(result.stdout);
 }
 
-async function generate(id: string): Promise<{ generator: string; written: string[] }> {
-  const generated = await suite.api.post(`/api/v1/projects/${id}/generate`, { ...auth(), body: {} });
-  expect(generated.status, generated.text).toBe(200);
-  return generated.body;
-}
+const generate = (id: string) => generateCode(suite, id);
 
 describe('a generated go-http app with the project PostgreSQL', () => {
   it('passes its tests on both stores, stores in PostgreSQL across restarts, and applies a new migration once', { timeout: 600_000 }, async () => {

@@ -1,6 +1,6 @@
 /**
  * `dependsOn` is honest: changing one aggregate of a two-aggregate model changes only files that name it (or `*`),
- * in both built-ins; and `dependentFiles` picks them from an IR diff path.
+ * in every built-in; and `dependentFiles` picks them from an IR diff path.
  */
 import { describe, expect, it } from 'vitest';
 import { readModel, type Model } from '../../services/ir/index.js';
@@ -40,7 +40,7 @@ function model(noteType: string): Model {
 }
 
 describe('dependsOn', () => {
-  it.each(['typescript-http', 'go-http'])('%s: changing Cart rewrites only files depending on Cart or the whole model', (name) => {
+  it.each(['typescript-http', 'python-http', 'go-http'])('%s: changing Cart rewrites only files depending on Cart or the whole model', (name) => {
     const generator = builtinGenerators().get(name)!;
     const before = generator.generate(model('string'), {});
     const after = generator.generate(model('int'), {});

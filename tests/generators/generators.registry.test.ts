@@ -11,8 +11,9 @@ const thirdParty: Generator = {
 describe('generator registry', () => {
   it('holds the built-ins, registered like any plugin', () => {
     const registry = builtinGenerators();
-    expect(registry.list().map((m) => m.name)).toEqual(['go-http', 'typescript-http']);
+    expect(registry.list().map((m) => m.name)).toEqual(['go-http', 'python-http', 'typescript-http']);
     expect(registry.get('typescript-http')?.manifest).toMatchObject({ language: 'typescript', framework: 'fastify' });
+    expect(registry.get('python-http')?.manifest).toMatchObject({ language: 'python', framework: 'fastapi' });
     expect(registry.get('go-http')?.manifest).toMatchObject({ language: 'go', framework: 'net-http' });
     expect(registry.get('nope')).toBeUndefined();
   });

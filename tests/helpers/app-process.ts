@@ -27,6 +27,13 @@ export async function startApp(suite: SandboxSuite, id: string, command: string)
   return { pid, output };
 }
 
+/** Generates the project's code from its IR through the API (its stack's generator unless the body names one); the report. */
+export async function generateCode(suite: SandboxSuite, id: string, body: Record<string, unknown> = {}): Promise<{ generator: string; written: string[] }> {
+  const generated = await suite.api.post(`/api/v1/projects/${id}/generate`, { token: suite.owner.accessToken, body });
+  expect(generated.status, generated.text).toBe(200);
+  return generated.body;
+}
+
 export async function stopApp(suite: SandboxSuite, id: string, pid: string): Promise<void> {
   const auth = { token: suite.owner.accessToken };
   const stopped = await suite.api.post(`${processes(id)}/${pid}/stop`, auth);

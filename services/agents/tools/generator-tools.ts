@@ -16,7 +16,7 @@ export function generatorTools(deps: ResolvedDeps): ToolSpec[] {
       inputSchema: {
         type: 'object',
         properties: {
-          generator: { type: 'string', description: 'A generator name, e.g. "typescript-http" or "go-http".' },
+          generator: { type: 'string', description: 'A generator name, e.g. "typescript-http", "python-http" or "go-http".' },
           allowDestructive: {
             type: 'boolean',
             description: 'Emit migrations that lose data (drop a column or table, change a type). Only when the user asked for it; without it such a change fails with DESTRUCTIVE_CHANGE and nothing is written.',
