@@ -53,7 +53,9 @@ async function until(socket: TestSocket, terminalId: string, text: string | RegE
   while (!found()) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`terminal output never showed ${String(text)}; got ${JSON.stringify(seen)}`);
-    const message = await socket.next((m) => m.type === 'terminal.output' && m.terminalId === terminalId, left);
+    const message = await socket.next((m) => m.type === 'terminal.output' && m.terminalId === terminalId, left).catch(() => {
+      throw new Error(`terminal output never showed ${String(text)}; got ${JSON.stringify(seen)}`);
+    });
     seen += message.data;
   }
   return seen;
@@ -98,14 +100,20 @@ describe('terminals', () => {
       // Input is echoed by the terminal itself, as typed.
       type(socket, terminalId, 'echo-typed-here');
       expect(await until(socket, terminalId, 'echo-typed-here')).toContain('echo-typed-here');
-      type(socket, terminalId, '\u0003'); // Ctrl-C clears the line
+      // Ctrl-U kills the line in readline, in order with the keys before it (a Ctrl-C here raced the typed text:
+      // its signal could reach bash before readline had read the line, which then stayed).
+      type(socket, terminalId, '\u0015');
 
       // Job control: Ctrl-Z stops the foreground job (the shell owns its terminal), fg brings it back.
-      type(socket, terminalId, 'sleep 30\r');
+      // Each key waits for the shell to have got that far (a marker printed right before the job starts, fg naming
+      // the job it resumes): a fixed pause lost the race on a busy machine, ^Z reaching the shell before its job.
+      type(socket, terminalId, 'echo "R""=job=""E"; sleep 30\r');
+      await until(socket, terminalId, /R=job=E/);
       await new Promise((resolve) => setTimeout(resolve, 300));
       type(socket, terminalId, '\u001a');
       expect(await until(socket, terminalId, /Stopped\s+sleep 30/)).toMatch(/Stopped/);
       type(socket, terminalId, 'fg\r');
+      await until(socket, terminalId, /fg\r?\n[^]*sleep 30/);
       await new Promise((resolve) => setTimeout(resolve, 300));
       type(socket, terminalId, '\u0003'); // the resumed sleep ends by SIGINT: 130
       type(socket, terminalId, 'echo "J""=$?=""E"\r');
