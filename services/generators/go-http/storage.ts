@@ -134,6 +134,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lib/pq" // the "postgres" driver (pure Go)
 )
@@ -183,7 +184,7 @@ func openDB(ctx context.Context, databaseURL string) (*sql.DB, error) {
 	}
 	err = db.PingContext(ctx)
 	if err == nil {
-		return db, nil
+		return pooled(db), nil
 	}
 	db.Close()
 	if !errors.Is(err, pq.ErrSSLNotSupported) || os.Getenv("PGSSLMODE") != "" || setting(databaseURL, "sslmode") != "" {
@@ -197,7 +198,16 @@ func openDB(ctx context.Context, databaseURL string) (*sql.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return db, nil
+	return pooled(db), nil
+}
+
+// pooled keeps up to 10 connections open and idle (database/sql keeps 2 idle by default: under concurrent
+// requests every other one would open a new connection, a new server process each, and close it again).
+func pooled(db *sql.DB) *sql.DB {
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db
 }
 
 // connectionURL is the settings as a URL, or nil when they are key=value pairs.
