@@ -67,12 +67,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	app "${mod}"
 )
 
 func main() {
+	fitProcsToCPUQuota()
 	store, storage, err := app.OpenStore(context.Background(), os.Getenv("DATABASE_URL"))
 	if err != nil {
 		log.Fatalf("storage: %v", err)
@@ -89,6 +93,37 @@ func main() {
 	server := &http.Server{Addr: net.JoinHostPort(host, port), Handler: app.NewHandler(store), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("listening on %s", server.Addr)
 	log.Fatal(server.ListenAndServe())
+}
+
+// fitProcsToCPUQuota runs no more goroutines in parallel than the container's CPU quota allows (Go before 1.25 counts
+// the host's cores: in a 1-CPU container on a bigger host the scheduler overruns the quota and is throttled, which
+// shows as latency spikes). GOMAXPROCS, when set, wins.
+func fitProcsToCPUQuota() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	quota, period := -1.0, 0.0
+	if text, err := os.ReadFile("/sys/fs/cgroup/cpu.max"); err == nil { // cgroup v2: "<quota|max> <period>"
+		fields := strings.Fields(string(text))
+		if len(fields) == 2 && fields[0] != "max" {
+			quota, _ = strconv.ParseFloat(fields[0], 64)
+			period, _ = strconv.ParseFloat(fields[1], 64)
+		}
+	} else if q, err := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"); err == nil { // cgroup v1
+		p, _ := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+		quota, _ = strconv.ParseFloat(strings.TrimSpace(string(q)), 64)
+		period, _ = strconv.ParseFloat(strings.TrimSpace(string(p)), 64)
+	}
+	if quota <= 0 || period <= 0 {
+		return
+	}
+	procs := int(quota / period)
+	if float64(procs)*period < quota {
+		procs++
+	}
+	if procs >= 1 && procs < runtime.NumCPU() {
+		runtime.GOMAXPROCS(procs)
+	}
 }
 `;
 }
