@@ -204,6 +204,12 @@ export async function startTemporal(options) {
     throw new PrereqError(`Port ${options.port} is taken, so the Temporal dev server cannot start: free it or set TEMPORAL_ADDRESS.`);
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  // Every workflow task that an activity's completion causes reaches the worker through the history shard's
+  // transfer queue, whose reader reads at most 20 times a second by default (after a short burst), and the dev
+  // server has one shard. An agent step takes two such tasks (after the model's turn, after the tool), so once the
+  // burst is spent runs are held to 100 ms a step whatever the worker does (about 40 ms with the limit lifted;
+  // bench/agent). The reads are cheap on the dev server's SQLite. A cluster of our own needs the same setting.
+  args.push('--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000');
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
   if (options.dbFile) {
