@@ -81,6 +81,7 @@ describe('python-http generator', () => {
       'openapi.json',
       'pytest.ini',
       'requirements.txt',
+      'tests/__init__.py',
       'tests/conftest.py',
       'tests/test_loan.py',
       'tests/test_member.py',
@@ -110,8 +111,8 @@ describe('python-http generator', () => {
   it("carries the IR's preconditions to the engine and tests both sides of them", () => {
     expect(file('app/lending/loan.py').content).toContain('"preconditions": [{"field": "returnedOn", "is": "unset"}]');
     const tests = file('tests/test_loan.py').content;
-    expect(tests).toContain('def test_return_book_changes_a_loan_at_the_version_it_names(serve):');
-    expect(tests).toContain('def test_return_book_refuses_a_loan_its_precondition_does_not_hold_for(serve):');
+    expect(tests).toContain('def test_return_book_changes_a_loan_at_the_version_it_names(serve: Serve) -> None:');
+    expect(tests).toContain('def test_return_book_refuses_a_loan_its_precondition_does_not_hold_for(serve: Serve) -> None:');
     expect(tests).toContain('assert res.json()["error"]["details"] == {"field": "returnedOn", "is": "unset"}');
   });
 
@@ -134,7 +135,7 @@ describe('python-http generator', () => {
     const reading = readModel(files);
     expect(reading.diagnostics.map((d) => d.code)).toEqual(['COMMAND_MISSING_FIELDS']);
     const tests = pythonHttpGenerator.generate(reading.model, {}).find((f) => f.path === 'tests/test_loan.py')!.content;
-    expect(tests).toContain('def test_borrow_book_refuses_to_create_a_loan_without_member_id_isbn_due_on(serve):');
+    expect(tests).toContain('def test_borrow_book_refuses_to_create_a_loan_without_member_id_isbn_due_on(serve: Serve) -> None:');
     expect(tests).toContain('== ["/dueOn", "/isbn", "/memberId"]');
   });
 
