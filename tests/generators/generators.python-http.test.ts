@@ -1,5 +1,5 @@
 /**
- * The Python generator's output: its files, deterministically; pinned requirements; per-aggregate files carrying
+ * The Python generator's output: its files, deterministically; pinned requirements and a strict mypy.ini; per-aggregate files carrying
  * their aggregate's dependsOn; registered and the default for a python stack; every file valid Python for the
  * python sandbox's own interpreter (Debian's 3.11), names the IR allows but Python does not (keywords, BaseModel's
  * attributes, a context named like a fixed module) included. Its tests run against the real packages in
@@ -78,6 +78,7 @@ describe('python-http generator', () => {
       'app/types.py',
       'migrations/001_lending.sql',
       'migrations/schema.json',
+      'mypy.ini',
       'openapi.json',
       'pytest.ini',
       'requirements.txt',
@@ -93,10 +94,21 @@ describe('python-http generator', () => {
 
   it('pins every requirement it names', () => {
     const lines = file('requirements.txt').content.split('\n').filter((line) => line && !line.startsWith('#'));
-    expect(lines.map((line) => line.split('==')[0])).toEqual(['fastapi', 'uvicorn', 'pydantic', 'psycopg[binary]', 'psycopg-pool', 'pytest', 'httpx']);
+    expect(lines.map((line) => line.split('==')[0])).toEqual(['fastapi', 'uvicorn', 'pydantic', 'psycopg[binary]', 'psycopg-pool', 'pytest', 'httpx', 'mypy']);
     for (const line of lines) expect(line).toMatch(/^[a-z-]+(\[binary\])?==\d+\.\d+\.\d+$/);
     expect(lines.find((line) => line.startsWith('pydantic=='))).toMatch(/^pydantic==2\./);
     expect(lines.find((line) => line.startsWith('psycopg['))).toMatch(/==3\./);
+  });
+
+  it('type-checks with mypy in strict mode and the pydantic plugin, the mypy its requirements pin', () => {
+    const config = file('mypy.ini').content;
+    expect(config).toMatch(/^\[mypy\]$/m);
+    expect(config).toMatch(/^strict = True$/m);
+    expect(config).toMatch(/^plugins = pydantic\.mypy$/m);
+    expect(config).toMatch(/^python_version = 3\.11$/m);
+    expect(file('mypy.ini').dependsOn).toEqual([]);
+    expect(file('requirements.txt').content).toMatch(/^mypy==\d+\.\d+\.\d+$/m);
+    expect(file('.gitignore').content).toContain('.mypy_cache/');
   });
 
   it('puts the IR rules into the pydantic models and the SQL of sql-migrations.ts into migrations/', () => {
