@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { createDockerClient, type Docker } from '../../services/containers/index.js';
 import { builtinGenerators, pythonHttpGenerator } from '../../services/generators/index.js';
+import { STACK_COMMANDS } from '../../services/generators/stack-commands.js';
 import { generate } from '../../services/generators/worker-tasks.js';
 import { readModel, type Model } from '../../services/ir/index.js';
 import { loadFixture, PROJECT_YAML } from '../helpers/ir-fixtures.js';
@@ -109,6 +110,7 @@ describe('python-http generator', () => {
     expect(file('mypy.ini').dependsOn).toEqual([]);
     expect(file('requirements.txt').content).toMatch(/^mypy==\d+\.\d+\.\d+$/m);
     expect(file('.gitignore').content).toContain('.mypy_cache/');
+    expect(STACK_COMMANDS.python.typecheck).toBe('.venv/bin/mypy app tests');
   });
 
   it('puts the IR rules into the pydantic models and the SQL of sql-migrations.ts into migrations/', () => {
