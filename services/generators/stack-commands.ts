@@ -14,7 +14,7 @@ export const STACK_COMMANDS = {
   python: {
     generator: 'python-http',
     install: 'python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt',
-    typecheck: '.venv/bin/python -m compileall -q app tests',
+    typecheck: '.venv/bin/mypy app tests',
     test: '.venv/bin/pytest -q',
     start: '.venv/bin/python -m app',
   },

@@ -1,5 +1,5 @@
 /**
- * The Python generator's output: its files, deterministically; pinned requirements; per-aggregate files carrying
+ * The Python generator's output: its files, deterministically; pinned requirements and a strict mypy.ini; per-aggregate files carrying
  * their aggregate's dependsOn; registered and the default for a python stack; every file valid Python for the
  * python sandbox's own interpreter (Debian's 3.11), names the IR allows but Python does not (keywords, BaseModel's
  * attributes, a context named like a fixed module) included. Its tests run against the real packages in
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sandboxImageName } from '../../sandbox-images/names.js';
 import { createDockerClient, type Docker } from '../../services/containers/index.js';
 import { builtinGenerators, pythonHttpGenerator } from '../../services/generators/index.js';
+import { STACK_COMMANDS } from '../../services/generators/stack-commands.js';
 import { generate } from '../../services/generators/worker-tasks.js';
 import { readModel, type Model } from '../../services/ir/index.js';
 import { loadFixture, PROJECT_YAML } from '../helpers/ir-fixtures.js';
@@ -78,9 +79,11 @@ describe('python-http generator', () => {
       'app/types.py',
       'migrations/001_lending.sql',
       'migrations/schema.json',
+      'mypy.ini',
       'openapi.json',
       'pytest.ini',
       'requirements.txt',
+      'tests/__init__.py',
       'tests/conftest.py',
       'tests/test_loan.py',
       'tests/test_member.py',
@@ -92,10 +95,22 @@ describe('python-http generator', () => {
 
   it('pins every requirement it names', () => {
     const lines = file('requirements.txt').content.split('\n').filter((line) => line && !line.startsWith('#'));
-    expect(lines.map((line) => line.split('==')[0])).toEqual(['fastapi', 'uvicorn', 'pydantic', 'psycopg[binary]', 'psycopg-pool', 'pytest', 'httpx']);
+    expect(lines.map((line) => line.split('==')[0])).toEqual(['fastapi', 'uvicorn', 'pydantic', 'psycopg[binary]', 'psycopg-pool', 'pytest', 'httpx', 'mypy']);
     for (const line of lines) expect(line).toMatch(/^[a-z-]+(\[binary\])?==\d+\.\d+\.\d+$/);
     expect(lines.find((line) => line.startsWith('pydantic=='))).toMatch(/^pydantic==2\./);
     expect(lines.find((line) => line.startsWith('psycopg['))).toMatch(/==3\./);
+  });
+
+  it('type-checks with mypy in strict mode and the pydantic plugin, the mypy its requirements pin', () => {
+    const config = file('mypy.ini').content;
+    expect(config).toMatch(/^\[mypy\]$/m);
+    expect(config).toMatch(/^strict = True$/m);
+    expect(config).toMatch(/^plugins = pydantic\.mypy$/m);
+    expect(config).toMatch(/^python_version = 3\.11$/m);
+    expect(file('mypy.ini').dependsOn).toEqual([]);
+    expect(file('requirements.txt').content).toMatch(/^mypy==\d+\.\d+\.\d+$/m);
+    expect(file('.gitignore').content).toContain('.mypy_cache/');
+    expect(STACK_COMMANDS.python.typecheck).toBe('.venv/bin/mypy app tests');
   });
 
   it('puts the IR rules into the pydantic models and the SQL of sql-migrations.ts into migrations/', () => {
@@ -110,8 +125,8 @@ describe('python-http generator', () => {
   it("carries the IR's preconditions to the engine and tests both sides of them", () => {
     expect(file('app/lending/loan.py').content).toContain('"preconditions": [{"field": "returnedOn", "is": "unset"}]');
     const tests = file('tests/test_loan.py').content;
-    expect(tests).toContain('def test_return_book_changes_a_loan_at_the_version_it_names(serve):');
-    expect(tests).toContain('def test_return_book_refuses_a_loan_its_precondition_does_not_hold_for(serve):');
+    expect(tests).toContain('def test_return_book_changes_a_loan_at_the_version_it_names(serve: Serve) -> None:');
+    expect(tests).toContain('def test_return_book_refuses_a_loan_its_precondition_does_not_hold_for(serve: Serve) -> None:');
     expect(tests).toContain('assert res.json()["error"]["details"] == {"field": "returnedOn", "is": "unset"}');
   });
 
@@ -134,7 +149,7 @@ describe('python-http generator', () => {
     const reading = readModel(files);
     expect(reading.diagnostics.map((d) => d.code)).toEqual(['COMMAND_MISSING_FIELDS']);
     const tests = pythonHttpGenerator.generate(reading.model, {}).find((f) => f.path === 'tests/test_loan.py')!.content;
-    expect(tests).toContain('def test_borrow_book_refuses_to_create_a_loan_without_member_id_isbn_due_on(serve):');
+    expect(tests).toContain('def test_borrow_book_refuses_to_create_a_loan_without_member_id_isbn_due_on(serve: Serve) -> None:');
     expect(tests).toContain('== ["/dueOn", "/isbn", "/memberId"]');
   });
 

@@ -124,17 +124,17 @@ export function aggregateTestSource(a: AggregateView): string {
   const agg = snake(a.name);
   const getUrl = `${routeOf(a)}/${s.idSegment}`;
   const tests: string[] = [];
-  tests.push(`def test_a_sample_${agg}_is_valid_and_an_empty_one_is_not():
+  tests.push(`def test_a_sample_${agg}_is_valid_and_an_empty_one_is_not() -> None:
     ENTITY.model_validate_json(json.dumps(SAMPLE))
     with pytest.raises(ValidationError):
         ENTITY.model_validate_json("{}")`);
   for (const { command: c, url, input, badBody, missing } of s.commands) {
     const name = snake(c.name);
     const events = c.emits.map((e) => e.name);
-    const payload = `payload = ${py(input, 4)}`;
+    const payload = `payload: JsonObject = ${py(input, 4)}`;
     const post = `client.post(${py(url)}, json=payload`;
     if (missing.length > 0) {
-      tests.push(`def test_${name}_refuses_to_create_${article(a.name)}_${agg}_without_${missing.map(snake).join('_')}(serve):
+      tests.push(`def test_${name}_refuses_to_create_${article(a.name)}_${agg}_without_${missing.map(snake).join('_')}(serve: Serve) -> None:
     # No parameter of ${c.name} gives ${missing.join(', ')}, and no value would mean anything: refused, not stored.
     client = serve(AGGREGATE, SAMPLE)
     ${payload}
@@ -142,7 +142,7 @@ export function aggregateTestSource(a: AggregateView): string {
     assert res.status_code == 400, res.text
     assert sorted(p["path"] for p in res.json()["error"]["details"]) == ${py(missing.map((m) => `/${m}`).sort())}`);
     } else if (c.kind === 'create') {
-      tests.push(`def test_${name}_creates_${article(a.name)}_${agg}(serve):
+      tests.push(`def test_${name}_creates_${article(a.name)}_${agg}(serve: Serve) -> None:
     client = serve(AGGREGATE, SAMPLE)
     ${payload}
     res = ${post})
@@ -157,7 +157,7 @@ export function aggregateTestSource(a: AggregateView): string {
     } else {
       const { holds, breaks } = preconditionSamples(a, c, sample);
       if (holds) {
-        tests.push(`def test_${name}_changes_${article(a.name)}_${agg}_at_the_version_it_names(serve):
+        tests.push(`def test_${name}_changes_${article(a.name)}_${agg}_at_the_version_it_names(serve: Serve) -> None:
     client = serve(AGGREGATE, ${JSON.stringify(holds) === JSON.stringify(sample) ? 'SAMPLE' : py(holds, 4)})
     ${payload}
     res = ${post}, headers={"If-Match": '"1"'})
@@ -174,7 +174,7 @@ export function aggregateTestSource(a: AggregateView): string {
     assert stale.json()["error"]["details"] == {"expected": 1, "actual": 2}`);
       }
       if (breaks) {
-        tests.push(`def test_${name}_refuses_${article(a.name)}_${agg}_its_precondition_does_not_hold_for(serve):
+        tests.push(`def test_${name}_refuses_${article(a.name)}_${agg}_its_precondition_does_not_hold_for(serve: Serve) -> None:
     client = serve(AGGREGATE, ${py(breaks.entity, 4)})
     ${payload}
     res = ${post})
@@ -183,14 +183,14 @@ export function aggregateTestSource(a: AggregateView): string {
     assert res.json()["error"]["details"] == ${py(breaks.precondition)}
     assert client.get(${py(getUrl)}).headers["etag"] == '"1"'`);
       }
-      tests.push(`def test_${name}_of_an_unknown_${agg}_is_404(serve):
+      tests.push(`def test_${name}_of_an_unknown_${agg}_is_404(serve: Serve) -> None:
     client = serve()
     ${payload}
     res = ${post})
     assert res.status_code == 404, res.text
     assert res.json()["error"]["code"] == "NOT_FOUND"`);
     }
-    tests.push(`def test_${name}_refuses_a_bad_payload_and_unknown_fields(serve):
+    tests.push(`def test_${name}_refuses_a_bad_payload_and_unknown_fields(serve: Serve) -> None:
     client = serve(AGGREGATE, SAMPLE)
     ${payload}
     res = client.post(${py(url)}, content=${py(badBody)}, headers={"content-type": "application/json"})
@@ -201,14 +201,14 @@ export function aggregateTestSource(a: AggregateView): string {
     assert {"path": "/notAFieldOf${c.name}", "message": "is not a known field"} in res.json()["error"]["details"]`);
   }
   for (const { query: q, url } of s.queries) {
-    tests.push(`def test_${snake(q.name)}_finds_the_stored_${agg}(serve):
+    tests.push(`def test_${snake(q.name)}_finds_the_stored_${agg}(serve: Serve) -> None:
     res = serve(AGGREGATE, SAMPLE).get(${py(url)})
     assert res.status_code == 200, res.text
     assert res.json() == ${q.many ? '{"items": [SAMPLE], "limit": 100, "offset": 0, "total": 1}' : 'SAMPLE'}`);
   }
   const otherId = sampleValue(a.idDesc, undefined, 9);
   const otherSegment = idSegment(otherId);
-  tests.push(`def test_get_and_list_${agg}(serve):
+  tests.push(`def test_get_and_list_${agg}(serve: Serve) -> None:
     client = serve(AGGREGATE, SAMPLE)
     res = client.get(${py(getUrl)})
     assert res.status_code == 200, res.text
@@ -232,10 +232,12 @@ import pytest
 from pydantic import ValidationError
 
 from ${aggregateModule(a)} import AGGREGATE
+from app.types import JsonObject
+from tests.conftest import Serve
 
 ENTITY = AGGREGATE.entity
 ROUTE = ${py(routeOf(a))}
-SAMPLE = ${py(sample)}
+SAMPLE: JsonObject = ${py(sample)}
 
 
 ${tests.join('\n\n\n')}

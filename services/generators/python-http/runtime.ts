@@ -1,8 +1,8 @@
 /**
  * The fixed files of python-http: its Python sources and settings under template/ (`<path>.txt`), emitted unchanged
  * whatever the model: shared types, the engine (commands, reads, pages, queries), the two stores, the migrations
- * runner, the FastAPI app and its entry point, the tests' fixtures and the contract's own tests. The model's data
- * is in the per-aggregate modules and app/aggregates.py.
+ * runner, the FastAPI app and its entry point, the tests' fixtures and the contract's own tests, the settings of
+ * pytest and of mypy (strict). The model's data is in the per-aggregate modules and app/aggregates.py.
  */
 import type { GeneratedFile } from '../plugin.js';
 import { templateFiles } from '../template-files.js';
