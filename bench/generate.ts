@@ -35,6 +35,7 @@ const TOO_MUCH = { tooMuch: 'The bench model is too much' };
 const generatorModule = new URL('../services/generators/worker-tasks.ts', import.meta.url);
 const generateTask = workerTask<typeof generatorTasks.generate>(generatorModule, 'generate');
 const planTask = workerTask<typeof generatorTasks.plan>(generatorModule, 'plan');
+const evolveTask = workerTask<typeof generatorTasks.evolve>(generatorModule, 'evolve');
 const irModule = new URL('../services/ir/worker-tasks.ts', import.meta.url);
 const readTask = workerTask<typeof irTasks.read>(irModule, 'read');
 const previewTask = workerTask<typeof irTasks.preview>(irModule, 'preview');
@@ -64,7 +65,9 @@ for (const name of ['typescript-http', 'python-http', 'go-http']) {
   // Regenerate after one aggregate gained a property, the workspace holding exactly the first output.
   const current = generation.files.map((file): [string, string] => [file.path, file.content]);
   const regen = await timed(async () => {
-    const after = await pool.run(generateTask, { ir: { files: model(10, 5, 'Item3x2'), unread: {} }, generator: name, options: {} }, TOO_MUCH);
+    // Fitted to the workspace as the API does it: the old migrations stay, the change is a new one.
+    const fresh = await pool.run(generateTask, { ir: { files: model(10, 5, 'Item3x2'), unread: {} }, generator: name, options: {} }, TOO_MUCH);
+    const after = fresh.evolves ? await pool.run(evolveTask, { ...fresh, current, allowDestructive: false }, TOO_MUCH) : fresh;
     const record = { path: 'record.json', text: JSON.stringify(first.record) };
     return { after, ...(await pool.run(planTask, { ...after, record, current }, TOO_MUCH)) };
   });
@@ -72,7 +75,7 @@ for (const name of ['typescript-http', 'python-http', 'go-http']) {
   console.log(
     `  ${name.padEnd(16)} full: ${full.toFixed(0)} ms in the worker pool (${inProcess.toFixed(0)} ms in-process) for ${generation.files.length} files` +
       ` (goal <= 2000 ms: ${full <= 2000 ? 'met' : 'MISSED'}); after changing Item3x2: ${plan.writes.length} of ${after.files.length} files` +
-      ` rewritten in ${regen.ms.toFixed(0)} ms (${plan.writes.map((w) => w.path).join(', ')})`,
+      ` written in ${regen.ms.toFixed(0)} ms (${plan.writes.map((w) => w.path).join(', ')})`,
   );
 }
 
