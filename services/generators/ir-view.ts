@@ -5,6 +5,7 @@
  */
 import type { Aggregate, BoundedContext, Command, Entity, Model, Property, Query, Requirement, ScalarType, ValidationRules } from '../ir/index.js';
 import { fieldsSet, instanceParameter, SCALAR_TYPES } from '../ir/index.js';
+import { sampleFromPattern } from './pattern-sample.js';
 
 export type Desc =
   | { kind: 'scalar'; type: ScalarType }
@@ -293,7 +294,8 @@ function sampleString(rules: ValidationRules | undefined): string {
       return value;
     }
   }
-  return fit('x');
+  // No stock sample fits the pattern (`^[A-Z]{3}-\d{4}$`): one built from the pattern itself, where it can be.
+  return (rules?.pattern && sampleFromPattern(rules.pattern, rules.min_length, rules.max_length)) || fit('x');
 }
 
 function sampleNumber(rules: ValidationRules | undefined, integer: boolean): number {
