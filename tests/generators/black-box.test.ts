@@ -123,6 +123,11 @@ describe.each(Object.keys(STACKS) as StackName[])('the %s stack', (stack) => {
       body: { memberId: loan.memberId, isbn: '0-306-40615-2', dueOn: '2024-06-01', notes: 'x'.repeat(201) },
     });
     expect(tooLong.status, tooLong.text).toBe(400);
+    // PostgreSQL text cannot hold NUL: refused as input, never a failed save.
+    const nul = await request(target, 'POST', '/lending/loans/commands/BorrowBook', {
+      body: { memberId: loan.memberId, isbn: '0-306-40615-2', dueOn: '2024-06-01', notes: 'a\u0000b' },
+    });
+    expect([nul.status, nul.body?.error?.code], nul.text).toEqual([400, 'VALIDATION_FAILED']);
     await stopApp(id, restarted.pid);
     expect(await psql(id, 'SELECT name FROM schema_migrations ORDER BY name')).toEqual([['001_lending.sql'], [added[0]!.slice('migrations/'.length)]]);
     expect(await psql(id, 'SELECT count(*) FROM lending_loans')).toEqual([['4']]);

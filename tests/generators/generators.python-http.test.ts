@@ -115,7 +115,7 @@ describe('python-http generator', () => {
 
   it('puts the IR rules into the pydantic models and the SQL of sql-migrations.ts into migrations/', () => {
     const loan = file('app/lending/loan.py').content;
-    expect(loan).toContain('isbn: Annotated[str, Field(min_length=10, max_length=17, pattern="^[0-9X-]+$")]');
+    expect(loan).toContain('isbn: Annotated[Text, Field(min_length=10, max_length=17, pattern="^[0-9X-]+$")]');
     expect(loan).toContain('renewals: Annotated[Int, Field(ge=0, le=3)]');
     expect(loan).toContain('returnedOn: Optional[Date] = None');
     expect(loan).toContain('"defaults": {"renewals": 0}');
@@ -166,9 +166,9 @@ describe('python-http generator', () => {
   it('keeps IR names Python cannot take as aliases, and a context named like a fixed module out of its way', () => {
     const files = pythonHttpGenerator.generate(awkwardModel(), {});
     const part = files.find((f) => f.path === 'app/engine_context/part.py')?.content ?? '';
-    expect(part).toContain('class_: Annotated[str, Field(pattern="^(?P<kind>[a-z]+)-(?P=kind)$")] = Field(alias="class")');
+    expect(part).toContain('class_: Annotated[Text, Field(pattern="^(?P<kind>[a-z]+)-(?P=kind)$")] = Field(alias="class")');
     expect(part).toContain('json_: Optional[Int] = Field(None, alias="json")');
-    expect(part).toContain('model_name_: Optional[str] = Field(None, alias="model_name")');
+    expect(part).toContain('model_name_: Optional[Text] = Field(None, alias="model_name")');
     expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['app/engine.py', 'app/engine_context/class_.py', 'tests/test_class.py', 'tests/test_engine_service.py', 'tests/test_service.py']));
     expect(files.find((f) => f.path === 'app/aggregates.py')?.content).toContain('from app.engine_context.class_ import AGGREGATE as ENGINE_CLASS');
   });

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -216,8 +217,9 @@ const datetimeLayout = "2006-01-02T15:04:05.000Z"
 func scalarOK(t string, v any) bool {
 	switch t {
 	case "string":
-		_, ok := v.(string)
-		return ok
+		// PostgreSQL text cannot hold NUL: refused as input (400) rather than failing the save (500).
+		s, ok := v.(string)
+		return ok && !strings.ContainsRune(s, 0)
 	case "int":
 		f, ok := v.(float64)
 		return ok && f == math.Trunc(f) && f >= math.MinInt32 && f <= math.MaxInt32

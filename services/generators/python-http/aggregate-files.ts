@@ -61,7 +61,7 @@ from typing import Annotated, Any, Literal, Optional  # noqa: F401
 from pydantic import Field  # noqa: F401
 
 from app.engine import Aggregate
-from app.types import Date, Int, Model, Uuid, UtcDatetime  # noqa: F401
+from app.types import Date, Int, Model, Text, Uuid, UtcDatetime  # noqa: F401
 
 
 ${classes.sources.join('\n\n')}

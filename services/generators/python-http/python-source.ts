@@ -42,7 +42,7 @@ export function pyName(name: string): string {
 /** A JavaScript pattern as Python's `re` reads it (named groups and their back-references are spelled differently). */
 export const pyPattern = (pattern: string): string => pattern.replace(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P<$1>').replace(/\\k<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P=$1)');
 
-const SCALARS: Record<string, string> = { string: 'str', int: 'Int', decimal: 'float', bool: 'bool', date: 'Date', datetime: 'UtcDatetime', uuid: 'Uuid' };
+const SCALARS: Record<string, string> = { string: 'Text', int: 'Int', decimal: 'float', bool: 'bool', date: 'Date', datetime: 'UtcDatetime', uuid: 'Uuid' };
 
 /** The pydantic classes of one module, each emitted once (nested ones first) under a name unique in the module. */
 export class ModelClasses {
