@@ -153,6 +153,22 @@ describe('python-http generator', () => {
     expect(tests).toContain('== ["/dueOn", "/isbn", "/memberId"]');
   });
 
+  it('checks a Unicode-property pattern with the Rust engine of pydantic (Python re has no \\p{...}), other patterns with re', () => {
+    const files = loadFixture('library');
+    files['ir/contexts/lending.yaml'] = files['ir/contexts/lending.yaml']!.replace(
+      'validation: { min_length: 2, max_length: 100 }',
+      'validation: { min_length: 2, max_length: 100, pattern: "^\\\\p{Lu}[\\\\p{L} ]+$" }',
+    );
+    const reading = readModel(files);
+    expect(reading.valid, JSON.stringify(reading.diagnostics)).toBe(true);
+    const generated = pythonHttpGenerator.generate(reading.model, {});
+    const member = generated.find((f) => f.path === 'app/lending/member.py')!.content;
+    expect(member).toMatch(/class MemberEntity\(Model\):\n(.*\n)*?    model_config = ConfigDict\(regex_engine="rust-regex"\)\n/);
+    expect(member).toContain('pattern="^\\\\p{Lu}[\\\\p{L} ]+$"');
+    expect(generated.find((f) => f.path === 'app/lending/loan.py')!.content).not.toContain('rust-regex');
+    expect(pythonHttpGenerator.generate(awkwardModel(), {}).find((f) => f.path === 'app/engine_context/part.py')!.content).not.toContain('rust-regex');
+  });
+
   it('is registered and the default generator of a python stack', () => {
     expect(builtinGenerators().get('python-http')?.manifest).toMatchObject({ language: 'python', framework: 'fastapi' });
     const files = loadFixture('hr-leave');

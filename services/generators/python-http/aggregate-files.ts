@@ -58,7 +58,7 @@ export function aggregateModuleSource(a: AggregateView): string {
   return `${PY_HEADER}"""The ${a.name} aggregate of the ${a.context} context: its pydantic models (the IR's rules) and the data the engine runs."""
 from typing import Annotated, Any, Literal, Optional  # noqa: F401
 
-from pydantic import Field  # noqa: F401
+from pydantic import ConfigDict, Field  # noqa: F401
 
 from app.engine import Aggregate
 from app.types import Date, Int, Model, Text, Uuid, UtcDatetime  # noqa: F401

@@ -42,6 +42,10 @@ export function pyName(name: string): string {
 /** A JavaScript pattern as Python's `re` reads it (named groups and their back-references are spelled differently). */
 export const pyPattern = (pattern: string): string => pattern.replace(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P<$1>').replace(/\\k<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P=$1)');
 
+/** A pattern Python's `re` cannot read (a Unicode property) and Rust's regex can (no back-reference or lookaround). */
+export const needsRustRegex = (pattern: string): boolean =>
+  /\\[pP]\{/.test(pattern) && !/\\k<|\\[1-9]|\(\?<?[=!]/.test(pattern);
+
 const SCALARS: Record<string, string> = { string: 'Text', int: 'Int', decimal: 'float', bool: 'bool', date: 'Date', datetime: 'UtcDatetime', uuid: 'Uuid' };
 
 /** The pydantic classes of one module, each emitted once (nested ones first) under a name unique in the module. */
@@ -58,6 +62,11 @@ export class ModelClasses {
     if (this.#shapes.has(className)) return className;
     this.#shapes.set(className, key);
     const lines = fields.map((f) => this.#field(f));
+    // Python's re has no \p{...}: a class whose patterns use it checks them with pydantic's Rust engine, which has
+    // (and lacks only back-references and lookarounds, which such a pattern then must not use).
+    if (fields.some((f) => f.validation?.pattern !== undefined && needsRustRegex(f.validation.pattern))) {
+      lines.unshift(`${INDENT}model_config = ConfigDict(regex_engine="rust-regex")`, '');
+    }
     const body = [...(doc ? [`${INDENT}"""${doc}"""`, ''] : []), ...(lines.length ? lines : [`${INDENT}pass`])];
     this.sources.push(`class ${className}(Model):\n${body.join('\n')}\n`);
     return className;
