@@ -112,7 +112,10 @@ describe('a first session in the IDE', () => {
     await eventually(async () => (await editorText(page)).includes('Hello from the agent'), 'the editor shows the page');
     await page.locator('[data-testid="monaco-host"] .view-lines').click();
     await page.keyboard.press('Control+End');
-    await page.keyboard.type('<p>Edited in the browser</p>\n');
+    // Escape first: an Enter while Monaco's suggestions are open would take a suggestion, not end the line.
+    await page.keyboard.type('<p>Edited in the browser</p>');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Enter');
     await page.locator('[data-testid="editor-tab"][data-path="index.html"][data-dirty="true"]').waitFor();
     await page.keyboard.press('Control+s');
     await page.locator('[data-testid="editor-tab"][data-path="index.html"][data-dirty="false"]').waitFor();
