@@ -43,8 +43,6 @@ export interface CommandView {
   kind: 'create' | 'change';
   /** The parameter naming the aggregate instance it changes (the IR's `changes`, else inferred); absent for a create. */
   idParam?: string;
-  /** The fields of `sets`, in its order (a field's parameter may have another name). Superseded by `sets`. */
-  assigns: string[];
   /** Entity field <- command parameter (the IR's `sets`, else same-named parameters), applied in this order when the parameter has a value. */
   sets: Array<{ field: string; param: string }>;
   /** Checked in order against the stored instance before a change (always empty for a create). */
@@ -234,7 +232,6 @@ function viewAggregate(resolver: Resolver, ctx: BoundedContext, agg: Aggregate):
         input,
         kind: idParam ? 'change' : 'create',
         ...(idParam ? { idParam } : {}),
-        assigns: sets.map((s) => s.field),
         sets,
         preconditions: idParam ? cmd.requires.map(precondition) : [],
         emits,

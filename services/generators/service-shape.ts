@@ -79,7 +79,7 @@ export function aggregateData(a: AggregateView): Record<string, unknown> {
       columns: a.entity.fields.map((f) => ({ property: f.name, column: snake(f.name), kind: columnKind(f.desc) })),
     },
     eventsTable: eventsTable(a.context),
-    commands: Object.fromEntries(a.commands.map((c) => [c.name, { input: c.input, kind: c.kind, ...(c.idParam ? { idParam: c.idParam } : {}), assigns: c.assigns, sets: c.sets, preconditions: c.preconditions, emits: c.emits }])),
+    commands: Object.fromEntries(a.commands.map((c) => [c.name, { input: c.input, kind: c.kind, ...(c.idParam ? { idParam: c.idParam } : {}), sets: c.sets, preconditions: c.preconditions, emits: c.emits }])),
     queries: Object.fromEntries(a.queries.map((q) => [q.name, { input: q.input, filters: q.filters, many: q.many }])),
   };
   return aggregate;

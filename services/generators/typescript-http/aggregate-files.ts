@@ -29,13 +29,6 @@ const alias = (name: string, desc: Desc & { kind: 'object' }): string =>
 
 const literal = (value: unknown): string => JSON.stringify(value, null, 2);
 
-/** The aggregate as data: what aggregateData shares with the other stacks, without the superseded `assigns`. */
-function specOf(a: AggregateView): Record<string, unknown> {
-  const data = aggregateData(a);
-  const commands = data.commands as Record<string, Record<string, unknown>>;
-  return { ...data, commands: Object.fromEntries(Object.entries(commands).map(([name, { assigns: _assigns, ...command }]) => [name, command])) };
-}
-
 export function domainModule(a: AggregateView): string {
   const types = [
     `/** A ${a.name} of the ${a.context} context, as the service stores and answers it. */\n${alias(a.name, a.entity)}`,
@@ -47,7 +40,7 @@ export function domainModule(a: AggregateView): string {
 ${types.join('\n\n')}
 
 /** The ${a.name} aggregate as data the engine runs: its shape and rules, commands, queries and table. */
-export const aggregate: AggregateSpec = ${literal(specOf(a))};
+export const aggregate: AggregateSpec = ${literal(aggregateData(a))};
 `;
 }
 
